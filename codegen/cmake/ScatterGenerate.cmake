@@ -1,0 +1,48 @@
+# scatter_generate(TARGET <target> PROTOS <a.proto>... [IMPORT_DIRS <dir>...])
+#
+# Runs protoc with protoc-c and protoc-gen-scatter on each .proto, adds the generated
+# <name>.pb-c.c and <name>.scatter.c to <target>, puts their directory on its include path and
+# links it to libscatter. Regenerates when a .proto, options.proto or the plugin changes. Output
+# lives in the build tree (${CMAKE_CURRENT_BINARY_DIR}), never in the sources.
+#
+# Each proto's own directory is an import dir, so `import "x.proto";` of a sibling works and the
+# generated files are named after the proto's base name.
+function(scatter_generate)
+  cmake_parse_arguments(SG "" "TARGET" "PROTOS;IMPORT_DIRS" ${ARGN})
+  if(NOT SG_TARGET OR NOT SG_PROTOS)
+    message(FATAL_ERROR "scatter_generate: TARGET and PROTOS are required")
+  endif()
+  set(out ${CMAKE_CURRENT_BINARY_DIR})
+  if(TARGET protoc-gen-scatter)
+    set(plugin $<TARGET_FILE:protoc-gen-scatter>)
+    set(plugin_dep protoc-gen-scatter)
+  else()
+    set(plugin ${SCATTER_PLUGIN_EXECUTABLE})
+    set(plugin_dep ${SCATTER_PLUGIN_EXECUTABLE})
+  endif()
+  foreach(proto IN LISTS SG_PROTOS)
+    get_filename_component(abs ${proto} ABSOLUTE)
+    get_filename_component(dir ${abs} DIRECTORY)
+    get_filename_component(name ${abs} NAME_WE)
+    set(imports -I${dir})
+    foreach(d IN LISTS SG_IMPORT_DIRS)
+      get_filename_component(d ${d} ABSOLUTE)
+      list(APPEND imports -I${d})
+    endforeach()
+    list(APPEND imports -I${SCATTER_PROTO_DIR} -I${SCATTER_PROTOBUF_INCLUDE})
+    set(gen ${out}/${name}.pb-c.c ${out}/${name}.pb-c.h
+            ${out}/${name}.scatter.c ${out}/${name}.scatter.h)
+    add_custom_command(
+      OUTPUT ${gen}
+      COMMAND ${PROTOC} ${imports}
+              --plugin=protoc-gen-c=${PROTOC_C}
+              --plugin=protoc-gen-scatter=${plugin}
+              --c_out=${out} --scatter_out=${out} ${abs}
+      DEPENDS ${abs} ${SCATTER_PROTO_DIR}/scatter/options.proto ${plugin_dep}
+      COMMENT "scatter: generating C from ${name}.proto"
+      VERBATIM)
+    target_sources(${SG_TARGET} PRIVATE ${out}/${name}.pb-c.c ${out}/${name}.scatter.c)
+  endforeach()
+  target_include_directories(${SG_TARGET} PUBLIC ${out})
+  target_link_libraries(${SG_TARGET} PUBLIC scatter)
+endfunction()

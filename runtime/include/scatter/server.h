@@ -1,0 +1,96 @@
+/*
+ * scatter/server.h: one gRPC server serving fan-out methods and leaf methods.
+ *
+ * Threads: the server runs `threads` workers, each owning one completion queue. A call and all
+ * of its legs live on the worker that accepted it, so per-call state has no lock. Everything in
+ * this header is called from one controlling thread (typically main), not from handlers.
+ *
+ * Life cycle: sg_server_alloc -> sg_server_set_group / sg_server_add_* -> sg_server_start ->
+ * sg_server_wait_signal (or the caller's own wait) -> sg_server_shutdown -> sg_server_free.
+ */
+#ifndef SCATTER_SERVER_H
+#define SCATTER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/status.h>
+
+#include "scatter/error.h"
+#include "scatter/method.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_server sg_server;
+
+typedef struct sg_server_opts {
+	/* "host:port" to listen on (plaintext); port 0 lets the OS pick (see sg_server_port).
+	 * NULL: "127.0.0.1:0". Borrowed for the duration of sg_server_alloc. */
+	const char *listen;
+	/* Worker threads (one completion queue each); 0: one per online core. */
+	int threads;
+} sg_server_opts;
+
+/* Creates a server; opts may be NULL for the defaults. The caller frees it with
+ * sg_server_free. Initialises gRPC (grpc_init) for the server's lifetime. */
+sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out);
+
+/* Maps backend group `group` to its gRPC targets ("ipv4:127.0.0.1:5001", "dns:///host:port",
+ * "unix:/path", or a bare "host:port"); one leg per target. Strings are copied. Before start
+ * only; SG_EEXIST if the group is already set. */
+sg_err sg_server_set_group(sg_server *s, const char *group, const char *const *targets,
+			   size_t n_targets);
+
+/* Serves fan-out method m (borrowed; must outlive the server: generated tables are static).
+ * Checks the table against its descriptors: SG_ECONFIG with a logged reason if it does not
+ * fit. The group must be set (sg_server_set_group) by the time sg_server_start runs. */
+sg_err sg_server_add_fanout(sg_server *s, const sg_method_desc *m);
+
+/* Leaf methods: a handler receives the decoded request and must end the call exactly once,
+ * now or later on the same worker, with sg_leaf_reply* or sg_leaf_fail (scatter/leaf.h). */
+typedef struct sg_leaf_call sg_leaf_call;
+
+/* The generated skeletons pass a typed trampoline as `fn` and the user's handler table as
+ * `handlers`; `arg` is the user's and is passed through. Both borrowed for the server's life. */
+typedef void (*sg_leaf_fn)(sg_leaf_call *call, const ProtobufCMessage *request,
+			   const void *handlers, void *arg);
+
+sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn,
+			  const void *handlers, void *arg);
+
+/* Binds, starts the workers and begins serving. SG_EBIND if the address cannot be bound,
+ * SG_ECONFIG if a fan-out method's group has no targets. */
+sg_err sg_server_start(sg_server *s);
+
+/* The bound port (after a successful start), e.g. when listening on port 0. */
+int sg_server_port(const sg_server *s);
+
+/* Blocks until SIGINT or SIGTERM arrives (they are blocked in the calling thread while it
+ * waits; call before creating other threads that should not receive them). */
+void sg_server_wait_signal(sg_server *s);
+
+/* Stops accepting, cancels calls still in flight after grace_ms, and joins the workers.
+ * Idempotent. */
+void sg_server_shutdown(sg_server *s, uint32_t grace_ms);
+
+/* Shuts down if needed, then frees everything. NULL is a no-op. */
+void sg_server_free(sg_server *s);
+
+/* Counters since start, read with relaxed atomics (for tests and tools). */
+typedef struct sg_server_stats {
+	uint64_t calls_started;	  /* fan-out + leaf calls accepted */
+	uint64_t calls_cancelled; /* calls the client cancelled (or whose deadline passed) before
+				     they were answered */
+	uint64_t legs_started;
+	uint64_t legs_failed;
+} sg_server_stats;
+
+void sg_server_stats_get(const sg_server *s, sg_server_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

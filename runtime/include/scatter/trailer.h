@@ -1,0 +1,62 @@
+/*
+ * scatter/trailer.h: the per-leg outcome every fan-out answer carries in trailing metadata.
+ *
+ * Any gRPC client can read it; the format is plain text so that curl-like tools and logs show
+ * it as is:
+ *
+ *   scatter-legs: total=4 ok=3 failed=1
+ *   scatter-leg:  index=0 target=ipv4:127.0.0.1:5001 status=OK latency_us=50211
+ *   scatter-leg:  index=3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED latency_us=300102
+ *
+ * One scatter-leg entry per leg, in leg order. Status names are gRPC's canonical code names.
+ */
+#ifndef SCATTER_TRAILER_H
+#define SCATTER_TRAILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <grpc/status.h>
+
+#include "scatter/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_TRAILER_SUMMARY "scatter-legs"
+#define SG_TRAILER_LEG "scatter-leg"
+
+typedef struct sg_legs_summary {
+	uint32_t total;
+	uint32_t ok;
+	uint32_t failed;
+} sg_legs_summary;
+
+typedef struct sg_leg_outcome {
+	uint32_t index;
+	char target[256];
+	grpc_status_code status;
+	int64_t latency_us;
+} sg_leg_outcome;
+
+/* "OK", "CANCELLED", ..., "UNAUTHENTICATED"; "UNKNOWN" for a value out of range. */
+const char *sg_status_name(grpc_status_code code);
+
+/* The inverse; SG_EINVAL for an unknown name. */
+sg_err sg_status_from_name(const char *name, grpc_status_code *out);
+
+/* Formats into buf (NUL-terminated, truncated to size); returns the length it needed, like
+ * snprintf. */
+size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size);
+size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size);
+
+/* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. */
+sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out);
+sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
