@@ -1,0 +1,24 @@
+/* gather.c: when a call stops waiting for its legs. */
+#include "gather.h"
+
+#include <stddef.h>
+
+static bool gather_all_done(const sg_gather_desc *g, const sg__gather_state *st)
+{
+	(void)g;
+	return st->ok + st->failed >= st->total;
+}
+
+static const sg__gather_ops gather_all = {
+	.name = "all",
+	.done = gather_all_done,
+};
+
+const sg__gather_ops *sg__gather_ops_for(sg_gather_kind kind)
+{
+	switch (kind) {
+	case SG_GATHER_ALL:
+		return &gather_all;
+	}
+	return NULL;
+}

@@ -1,0 +1,281 @@
+/* merge_test.c: generic merges over protobuf-c reflection, and the plan's checks. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "merge.h"
+#include "merge_test.pb-c.h"
+
+/* Field numbers of merge_test.proto. */
+enum { ITEMS = 1, TAGS = 2, CODES = 3, TOTAL = 4, OK = 5, FAILED = 6, NOTE = 7, SINGLE = 8 };
+enum { ITEM_SCORE = 2, ITEM_RANK = 3, ITEM_WEIGHT = 4, ITEM_LABEL = 5 };
+enum { REQ_K = 1, REQ_Q = 2 };
+
+static const uint32_t items_field[] = {ITEMS};
+
+static sg_method_desc topk_method(sg_order order, uint32_t limit, uint32_t limit_field,
+				  uint32_t score)
+{
+	return (sg_method_desc){
+		.path = "/mt.Agg/Get",
+		.request = &mt__req__descriptor,
+		.response = &mt__resp__descriptor,
+		.group = "g",
+		.backend_path = "/mt.Leaf/Get",
+		.deadline_ms = 100,
+		.merge = {.kind = SG_MERGE_TOP_K, .fields = items_field, .n_fields = 1,
+			  .score_field = score, .order = order, .limit = limit,
+			  .limit_field = limit_field},
+		.partial = {.allow = true, .total_field = TOTAL, .ok_field = OK,
+			    .failed_field = FAILED},
+	};
+}
+
+/* Three legs' answers: items with scores that interleave across legs, and a tie. */
+typedef struct fixture {
+	Mt__Item items[3][3];
+	Mt__Item *ptrs[3][3];
+	char ids[3][3][8];
+	Mt__Resp resp[3];
+	char *tags[3][1];
+	int32_t codes[3][2];
+	const ProtobufCMessage *in[3];
+	sg__arena arena;
+} fixture;
+
+static const double scores[3][3] = {{0.9, 0.5, 0.1}, {0.95, 0.5, 0.2}, {0.7, 0.6, 0.05}};
+
+static int setup(void **state)
+{
+	static fixture f;
+	memset(&f, 0, sizeof(f));
+	static char *tag_text[3] = {"a", "b", "c"};
+	for (int l = 0; l < 3; l++) {
+		mt__resp__init(&f.resp[l]);
+		for (int i = 0; i < 3; i++) {
+			mt__item__init(&f.items[l][i]);
+			snprintf(f.ids[l][i], sizeof(f.ids[l][i]), "l%d-%d", l, i);
+			f.items[l][i].id = f.ids[l][i];
+			f.items[l][i].score = scores[l][i];
+			f.items[l][i].rank = (l + 1) * 10 + i;
+			f.items[l][i].weight = (float)scores[l][i];
+			f.ptrs[l][i] = &f.items[l][i];
+		}
+		f.resp[l].n_items = 3;
+		f.resp[l].items = f.ptrs[l];
+		f.tags[l][0] = tag_text[l];
+		f.resp[l].n_tags = 1;
+		f.resp[l].tags = f.tags[l];
+		f.codes[l][0] = l;
+		f.codes[l][1] = 100 + l;
+		f.resp[l].n_codes = 2;
+		f.resp[l].codes = f.codes[l];
+		f.resp[l].note = l == 0 ? "first" : "other";
+		f.in[l] = &f.resp[l].base;
+	}
+	sg__arena_init(&f.arena, 1024);
+	*state = &f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	sg__arena_fini(&f->arena);
+	return 0;
+}
+
+static Mt__Resp *merge(fixture *f, const sg_method_desc *m, const Mt__Req *req, size_t n)
+{
+	sg__merge_plan plan;
+	char why[200] = "";
+	assert_int_equal(sg__merge_plan_init(&plan, m, why, sizeof(why)), SG_OK);
+	sg_legs_summary counts = {.total = 4, .ok = (uint32_t)n, .failed = 4 - (uint32_t)n};
+	ProtobufCMessage *out = NULL;
+	assert_int_equal(sg__merge_run(&plan, req ? &req->base : NULL, f->in, n, &counts, &f->arena,
+				       &out),
+			 SG_OK);
+	return (Mt__Resp *)out;
+}
+
+static void test_top_k_desc_with_limit(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 4, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	assert_int_equal(r->n_items, 4);
+	/* 0.95 (leg 1), 0.9 (leg 0), 0.7 (leg 2), 0.6 (leg 2). */
+	assert_string_equal(r->items[0]->id, "l1-0");
+	assert_string_equal(r->items[1]->id, "l0-0");
+	assert_string_equal(r->items[2]->id, "l2-0");
+	assert_string_equal(r->items[3]->id, "l2-1");
+	/* Outcome counts land in the declared fields, other fields come from the first leg. */
+	assert_int_equal(r->total, 4);
+	assert_int_equal(r->ok, 3);
+	assert_int_equal(r->failed, 1);
+	assert_string_equal(r->note, "first");
+	/* The inputs are untouched. */
+	assert_int_equal(f->resp[0].n_items, 3);
+	assert_int_equal(f->resp[0].ok, 0);
+}
+
+static void test_top_k_ties_keep_leg_order(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 6, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	assert_int_equal(r->n_items, 6);
+	/* 0.5 appears in leg 0 and leg 1: leg 0 first. */
+	assert_string_equal(r->items[4]->id, "l0-1");
+	assert_string_equal(r->items[5]->id, "l1-1");
+}
+
+static void test_top_k_limit_from_request(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 5, REQ_K, ITEM_SCORE);
+	Mt__Req req = MT__REQ__INIT;
+	req.k = 2;
+	assert_int_equal(merge(f, &m, &req, 3)->n_items, 2);
+	req.k = 0; /* unset: the method's limit */
+	assert_int_equal(merge(f, &m, &req, 3)->n_items, 5);
+	req.k = 50; /* capped by the method's limit */
+	assert_int_equal(merge(f, &m, &req, 3)->n_items, 5);
+	/* No fixed limit: the request decides, bounded by what arrived. */
+	m = topk_method(SG_ORDER_DESC, 0, REQ_K, ITEM_SCORE);
+	req.k = 50;
+	assert_int_equal(merge(f, &m, &req, 3)->n_items, 9);
+	req.k = 0;
+	assert_int_equal(merge(f, &m, &req, 3)->n_items, 9);
+}
+
+static void test_top_k_asc_and_integer_score(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_ASC, 2, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	assert_string_equal(r->items[0]->id, "l2-2"); /* 0.05 */
+	assert_string_equal(r->items[1]->id, "l0-2"); /* 0.1 */
+	m = topk_method(SG_ORDER_DESC, 1, 0, ITEM_RANK);
+	r = merge(f, &m, NULL, 3);
+	assert_string_equal(r->items[0]->id, "l2-2"); /* rank 32 */
+	m = topk_method(SG_ORDER_DESC, 1, 0, ITEM_WEIGHT);
+	r = merge(f, &m, NULL, 3);
+	assert_string_equal(r->items[0]->id, "l1-0"); /* float 0.95 */
+}
+
+static void test_top_k_nan_sorts_last(void **state)
+{
+	fixture *f = *state;
+	f->items[0][0].score = NAN;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 9, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	assert_string_equal(r->items[8]->id, "l0-0");
+	m = topk_method(SG_ORDER_ASC, 9, 0, ITEM_SCORE);
+	r = merge(f, &m, NULL, 3);
+	assert_string_equal(r->items[8]->id, "l0-0");
+}
+
+static void test_top_k_fewer_legs_and_empty(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 10, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 1);
+	assert_int_equal(r->n_items, 3);
+	assert_int_equal(r->ok, 1);
+	assert_int_equal(r->failed, 3);
+	f->resp[0].n_items = 0;
+	r = merge(f, &m, NULL, 1);
+	assert_int_equal(r->n_items, 0);
+}
+
+static void test_concat_keeps_leg_order(void **state)
+{
+	fixture *f = *state;
+	static const uint32_t fields[] = {TAGS, CODES, ITEMS};
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 0, 0, 0);
+	m.merge = (sg_merge_desc){.kind = SG_MERGE_CONCAT, .fields = fields, .n_fields = 3};
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	assert_int_equal(r->n_tags, 3);
+	assert_string_equal(r->tags[0], "a");
+	assert_string_equal(r->tags[2], "c");
+	assert_int_equal(r->n_codes, 6);
+	int32_t want[] = {0, 100, 1, 101, 2, 102};
+	assert_memory_equal(r->codes, want, sizeof(want));
+	assert_int_equal(r->n_items, 9);
+	assert_string_equal(r->items[3]->id, "l1-0");
+}
+
+static void test_merged_message_encodes(void **state)
+{
+	fixture *f = *state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 3, 0, ITEM_SCORE);
+	Mt__Resp *r = merge(f, &m, NULL, 3);
+	uint8_t *bytes;
+	size_t len;
+	assert_int_equal(sg__pack(&r->base, &f->arena, &bytes, &len), SG_OK);
+	Mt__Resp *back = mt__resp__unpack(sg__arena_allocator(&f->arena), len, bytes);
+	assert_non_null(back);
+	assert_int_equal(back->n_items, 3);
+	assert_string_equal(back->items[0]->id, "l1-0");
+	assert_int_equal(back->failed, 1);
+	assert_int_equal(back->n_tags, 1);
+}
+
+static void expect_config_error(const sg_method_desc *m, const char *want)
+{
+	sg__merge_plan plan;
+	char why[200] = "";
+	assert_int_equal(sg__merge_plan_init(&plan, m, why, sizeof(why)), SG_ECONFIG);
+	assert_string_equal(why, want);
+}
+
+static void test_plan_rejects_what_does_not_fit(void **state)
+{
+	(void)state;
+	sg_method_desc m = topk_method(SG_ORDER_DESC, 5, 0, ITEM_LABEL);
+	expect_config_error(&m, "top_k: field 5 of mt.Item is not a numeric scalar");
+	m = topk_method(SG_ORDER_DESC, 5, 0, 99);
+	expect_config_error(&m, "top_k: field 99 of mt.Item is not a numeric scalar");
+	m = topk_method(SG_ORDER_DESC, 5, REQ_Q, ITEM_SCORE);
+	expect_config_error(&m, "top_k: field 2 of mt.Req is not an integer scalar");
+	m = topk_method(SG_ORDER_DESC, 0, 0, ITEM_SCORE);
+	expect_config_error(&m, "top_k: neither a limit nor a limit field");
+	static const uint32_t tags[] = {TAGS}, note[] = {NOTE}, single[] = {SINGLE};
+	m.merge.fields = tags;
+	m.merge.limit = 3;
+	expect_config_error(&m, "top_k: field 2 of mt.Resp is not a repeated message field");
+	m.merge = (sg_merge_desc){.kind = SG_MERGE_CONCAT, .fields = note, .n_fields = 1};
+	expect_config_error(&m, "concat: field note of mt.Resp is not repeated");
+	m.merge.fields = single;
+	expect_config_error(&m, "concat: field single of mt.Resp is not repeated");
+	m.merge.n_fields = 0;
+	expect_config_error(&m, "concat: between 1 and 16 fields are needed, not 0");
+	m = topk_method(SG_ORDER_DESC, 5, 0, ITEM_SCORE);
+	m.partial.ok_field = NOTE;
+	expect_config_error(&m, "partial.ok_field: field note of mt.Resp is not an integer scalar");
+	m.partial.ok_field = 77;
+	expect_config_error(&m, "partial.ok_field: mt.Resp has no field 77");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_top_k_desc_with_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_k_ties_keep_leg_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_k_limit_from_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_k_asc_and_integer_score, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_k_nan_sorts_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_top_k_fewer_legs_and_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concat_keeps_leg_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merged_message_encodes, setup, teardown),
+		cmocka_unit_test(test_plan_rejects_what_does_not_fit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
