@@ -1,0 +1,164 @@
+/*
+ * search-shard: one shard of the example sharded search, a leaf service in C built on the
+ * generated server skeleton (search__shard__serve).
+ *
+ * Each shard "holds" --hits documents, s<shard>-d<i>. A document's score for a query is a hash
+ * of (query, doc id) mapped to [0, 1): deterministic, so tests can recompute answers, and
+ * uncorrelated across shards, so a global top k draws from several shards. The simulated
+ * latency is a timer on the worker (sg_leaf_reply_after): a slow shard blocks no thread.
+ *
+ *   search-shard --shard-id N [--listen 127.0.0.1:0] [--latency-ms L] [--hits H] [--threads T]
+ *
+ * Prints `listening on HOST:PORT` once serving, runs until SIGTERM or SIGINT, exits 0.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search.scatter.h"
+
+#include "flags.h"
+
+#define SHARD_DEFAULT_K 10
+#define SHARD_MAX_HITS	100000
+
+typedef struct shard_cfg {
+	uint32_t id;
+	uint32_t latency_ms;
+	uint32_t hits;
+} shard_cfg;
+
+/* 64-bit FNV-1a over len bytes of p, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The score of doc_id for query, in [0, 1), exactly representable (53 bits): the same value
+ * prints the same in every language. A final avalanche step spreads FNV's low-entropy tail. */
+static double shard_score(const char *query, const char *doc_id)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv1a(h, query, strlen(query));
+	h = fnv1a(h, "", 1);
+	h = fnv1a(h, doc_id, strlen(doc_id));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (double)(h >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* qsort order: score descending, then doc id ascending, so equal scores still sort the same. */
+static int hit_cmp(const void *a, const void *b)
+{
+	const Search__Hit *x = *(Search__Hit *const *)a;
+	const Search__Hit *y = *(Search__Hit *const *)b;
+
+	if (x->score != y->score)
+		return x->score > y->score ? -1 : 1;
+	return strcmp(x->doc_id, y->doc_id);
+}
+
+/* Shard.Search: this shard's min(k, hits) best documents for the query, best first, answered
+ * after the configured latency. Hit memory comes from the call's arena; the reply is encoded
+ * when sg_leaf_reply_after is called. */
+static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, void *arg)
+{
+	const shard_cfg *cfg = arg;
+	uint32_t n = cfg->hits;
+	uint32_t k = req->k != 0 ? req->k : SHARD_DEFAULT_K;
+	Search__Hit *hits = sg_leaf_alloc(call, n * sizeof(*hits) + 1);
+	Search__Hit **order = sg_leaf_alloc(call, n * sizeof(*order) + 1);
+	char *ids = sg_leaf_alloc(call, (size_t)n * 32 + 1);
+	char *titles = sg_leaf_alloc(call, (size_t)n * 64 + 1);
+	Search__SearchResponse resp = SEARCH__SEARCH_RESPONSE__INIT;
+
+	if (hits == NULL || order == NULL || ids == NULL || titles == NULL) {
+		sg_leaf_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "shard: out of memory");
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		Search__Hit *h = &hits[i];
+
+		search__hit__init(h);
+		h->doc_id = ids + (size_t)i * 32;
+		snprintf(h->doc_id, 32, "s%" PRIu32 "-d%" PRIu32, cfg->id, i);
+		h->title = titles + (size_t)i * 64;
+		snprintf(h->title, 64, "Document %" PRIu32 " of shard %" PRIu32, i, cfg->id);
+		h->score = shard_score(req->query, h->doc_id);
+		h->shard = cfg->id;
+		order[i] = h;
+	}
+	qsort(order, n, sizeof(*order), hit_cmp);
+	resp.hits = order;
+	resp.n_hits = k < n ? k : n;
+	resp.shards_total = 1;
+	resp.shards_ok = 1;
+	sg_leaf_reply_after(call, &resp.base, cfg->latency_ms);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
+		   " [--hits H] [--threads T]\n");
+}
+
+int main(int argc, char **argv)
+{
+	shard_cfg cfg = {.id = 0, .latency_ms = 0, .hits = 20};
+	const char *listen = "127.0.0.1:0";
+	uint32_t threads = 0;
+	static const Search__Shard_Handlers handlers = {.search = shard_search};
+	sg_server_opts opts;
+	sg_server *s = NULL;
+	sg_err rv;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+
+		if ((v = flag_value(argc, argv, &i, "--shard-id")) != NULL) {
+			if (flag_u32(v, 0, UINT32_MAX, &cfg.id) != 0)
+				return flag_bad("--shard-id", v);
+		} else if ((v = flag_value(argc, argv, &i, "--listen")) != NULL) {
+			listen = v;
+		} else if ((v = flag_value(argc, argv, &i, "--latency-ms")) != NULL) {
+			if (flag_u32(v, 0, 3600 * 1000, &cfg.latency_ms) != 0)
+				return flag_bad("--latency-ms", v);
+		} else if ((v = flag_value(argc, argv, &i, "--hits")) != NULL) {
+			if (flag_u32(v, 0, SHARD_MAX_HITS, &cfg.hits) != 0)
+				return flag_bad("--hits", v);
+		} else if ((v = flag_value(argc, argv, &i, "--threads")) != NULL) {
+			if (flag_u32(v, 0, 1024, &threads) != 0)
+				return flag_bad("--threads", v);
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "search-shard: unknown argument %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	opts = (sg_server_opts){.listen = listen, .threads = (int)threads};
+	if ((rv = sg_server_alloc(&opts, &s)) != SG_OK ||
+	    (rv = search__shard__serve(s, &handlers, &cfg)) != SG_OK ||
+	    (rv = sg_server_start(s)) != SG_OK) {
+		fprintf(stderr, "search-shard: %s: %s\n", listen, sg_strerror(rv));
+		sg_server_free(s);
+		return 1;
+	}
+	flag_print_listening(listen, sg_server_port(s));
+	sg_server_wait_signal(s);
+	sg_server_shutdown(s, 1000);
+	sg_server_free(s);
+	return 0;
+}
