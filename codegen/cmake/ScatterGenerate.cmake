@@ -7,6 +7,20 @@
 #
 # Each proto's own directory is an import dir, so `import "x.proto";` of a sibling works and the
 # generated files are named after the proto's base name.
+
+# protoc needs protobuf-c's *plugin* for --c_out. Debian's protoc-c is a symlink to
+# protoc-gen-c that only acts as a plugin when called by that name (called as protoc-c it is a
+# standalone compiler and prints its usage), so prefer protoc-gen-c found next to PROTOC_C.
+if(NOT SCATTER_PROTOC_GEN_C)
+  if(PROTOC_C)
+    get_filename_component(_sg_protoc_c_dir ${PROTOC_C} DIRECTORY)
+  endif()
+  find_program(SCATTER_PROTOC_GEN_C protoc-gen-c HINTS ${_sg_protoc_c_dir})
+  if(NOT SCATTER_PROTOC_GEN_C)
+    set(SCATTER_PROTOC_GEN_C ${PROTOC_C} CACHE FILEPATH "protobuf-c's protoc plugin" FORCE)
+  endif()
+endif()
+
 function(scatter_generate)
   cmake_parse_arguments(SG "" "TARGET" "PROTOS;IMPORT_DIRS" ${ARGN})
   if(NOT SG_TARGET OR NOT SG_PROTOS)
@@ -35,7 +49,7 @@ function(scatter_generate)
     add_custom_command(
       OUTPUT ${gen}
       COMMAND ${PROTOC} ${imports}
-              --plugin=protoc-gen-c=${PROTOC_C}
+              --plugin=protoc-gen-c=${SCATTER_PROTOC_GEN_C}
               --plugin=protoc-gen-scatter=${plugin}
               --c_out=${out} --scatter_out=${out} ${abs}
       DEPENDS ${abs} ${SCATTER_PROTO_DIR}/scatter/options.proto ${plugin_dep}

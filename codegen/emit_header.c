@@ -1,0 +1,116 @@
+/*
+ * emit_header.c: <base>.scatter.h, the declarations users and the runtime see.
+ *
+ * Per service, in this order: the tables (extern), the leaf skeleton (a _Handlers struct and
+ * __serve, only if the service has methods without a fan-out option), __register (only if it
+ * has fan-out methods), and a client stub per unary method.
+ */
+#include "emit.h"
+
+/* What a service's methods need, counted once. */
+typedef struct eh_counts {
+	size_t leaves;	/* unary methods without a fan-out option */
+	size_t fanouts; /* methods with one */
+} eh_counts;
+
+static eh_counts eh_count(const cg_file_plan *fp, size_t si)
+{
+	const cg_service_proto *svc = fp->file->service[si];
+	eh_counts n = {0, 0};
+
+	for (size_t mi = 0; mi < svc->n_method; mi++) {
+		if (fp->plans[si][mi] != NULL)
+			n.fanouts++;
+		else if (!cg_method_streaming(svc->method[mi]))
+			n.leaves++;
+	}
+	return n;
+}
+
+static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool *pool)
+{
+	const cg_service_proto *svc = fp->file->service[si];
+	eh_counts n = eh_count(fp, si);
+	const char *full = cg_service_full_name(pool, fp->file, si);
+	const char *lower = cg_name_lower(pool, full);
+	const char *type = cg_name_type(pool, full);
+	cg_method_names mn;
+
+	cg_print_banner(out, cg_pool_printf(pool, "service %s", full));
+	for (size_t mi = 0; mi < svc->n_method; mi++) {
+		cg_method_names_get(pool, fp->file, si, mi, &mn);
+		if (fp->plans[si][mi] != NULL)
+			cg_print(out, "extern const sg_method_desc %s__fanout;\n", mn.prefix);
+		else if (!cg_method_streaming(svc->method[mi]))
+			cg_print(out, "extern const sg_leaf_desc %s__leaf;\n", mn.prefix);
+		else
+			cg_print(out, "/* %s is streaming: Scatter serves and calls unary methods "
+				      "only. */\n", mn.path);
+	}
+	if (n.leaves > 0) {
+		cg_print(out, "\n/* A leaf handler runs on the worker that accepted the call and ends "
+			      "it exactly once\n * (scatter/leaf.h). NULL: the method is not "
+			      "served. */\n");
+		cg_print(out, "typedef struct %s_Handlers {\n", type);
+		cg_indent(out);
+		for (size_t mi = 0; mi < svc->n_method; mi++) {
+			if (fp->plans[si][mi] != NULL || cg_method_streaming(svc->method[mi]))
+				continue;
+			cg_method_names_get(pool, fp->file, si, mi, &mn);
+			cg_print(out, "void (*%s)(sg_leaf_call *call, const %s *request, "
+				      "void *arg);\n", mn.lower, mn.req_type);
+		}
+		cg_outdent(out);
+		cg_print(out, "} %s_Handlers;\n\n", type);
+		cg_print(out, "/* Serves every non-NULL handler of h on s; arg is passed to each. h "
+			      "and arg are borrowed\n * for the server's life. SG_EINVAL if h is "
+			      "NULL. */\n");
+		cg_print(out, "sg_err %s__serve(sg_server *s, const %s_Handlers *h, void *arg);\n",
+			 lower, type);
+	}
+	if (n.fanouts > 0) {
+		cg_print(out, "\n/* Serves every fan-out method of %s on s (sg_server_add_fanout);\n"
+			      " * returns the first error. */\n", full);
+		cg_print(out, "sg_err %s__register(sg_server *s);\n", lower);
+	}
+	if (n.leaves + n.fanouts > 0)
+		cg_print(out, "\n/* Client stubs: blocking calls, see sg_client_call. */\n");
+	for (size_t mi = 0; mi < svc->n_method; mi++) {
+		if (cg_method_streaming(svc->method[mi]))
+			continue;
+		cg_method_names_get(pool, fp->file, si, mi, &mn);
+		cg_emit_stub_prototype(out, pool, &mn, ");\n");
+	}
+}
+
+void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
+{
+	const cg_file_proto *file = fp->file;
+	cg_pool pool;
+	const char *name, *guard;
+
+	cg_pool_init(&pool);
+	name = cg_output_name(&pool, file, "h");
+	guard = cg_include_guard(&pool, name);
+	cg_emit_banner(out, name, file);
+	cg_print(out, "#ifndef %s\n#define %s\n\n", guard, guard);
+	cg_print(out, "#include <scatter/scatter.h>\n\n");
+	cg_print(out, "#include \"%s.pb-c.h\"\n\n", cg_strip_proto(&pool, file->name));
+	cg_print(out, "#if SG_TABLE_VERSION != 1\n");
+	cg_print(out, "#error \"%s: regenerate it with the protoc-gen-scatter of this "
+		      "libscatter\"\n", cg_c_escape(&pool, name));
+	cg_print(out, "#endif\n\n");
+	cg_print(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
+	if (file->n_service == 0)
+		cg_print(out, "\n/* %s declares no services: nothing to serve or call. */\n",
+			 file->name);
+	for (size_t si = 0; si < file->n_service; si++) {
+		cg_print(out, "\n");
+		eh_service(fp, si, out, &pool);
+	}
+	cg_print(out, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+	if (pool.failed)
+		out->failed = true;
+	cg_pool_fini(&pool);
+}
+
