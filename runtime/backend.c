@@ -1,0 +1,152 @@
+/*
+ * backend.c: groups of targets and the channels to them.
+ */
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/grpc_security.h>
+
+#include "log.h"
+
+void sg__backends_init(sg__backends *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static void group_fini(sg__group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->targets[i]);
+	free(g->targets);
+	free(g->legs);
+	free(g->name);
+}
+
+sg_err sg__backends_set_group(sg__backends *b, const char *name, const char *const *targets,
+                              size_t n)
+{
+	sg__group g = {0};
+	sg__group *groups;
+
+	if (b == NULL || name == NULL || targets == NULL || n == 0)
+		return SG_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (targets[i] == NULL || targets[i][0] == '\0')
+			return SG_EINVAL;
+	}
+	if (b->backends != NULL)
+		return SG_ESTATE;
+	if (sg__backends_group(b, name) != NULL)
+		return SG_EEXIST;
+
+	g.name = strdup(name);
+	g.targets = calloc(n, sizeof(*g.targets));
+	if (g.name == NULL || g.targets == NULL)
+		goto nomem;
+	for (; g.n < n; g.n++) {
+		if ((g.targets[g.n] = strdup(targets[g.n])) == NULL)
+			goto nomem;
+	}
+	groups = realloc(b->groups, (b->n_groups + 1) * sizeof(*groups));
+	if (groups == NULL)
+		goto nomem;
+	b->groups = groups;
+	b->groups[b->n_groups++] = g;
+	return SG_OK;
+nomem:
+	group_fini(&g);
+	return SG_ENOMEM;
+}
+
+const sg__group *sg__backends_group(const sg__backends *b, const char *name)
+{
+	for (size_t i = 0; i < b->n_groups; i++) {
+		if (strcmp(b->groups[i].name, name) == 0)
+			return &b->groups[i];
+	}
+	return NULL;
+}
+
+static sg__backend *backend_find(sg__backends *b, const char *target)
+{
+	for (size_t i = 0; i < b->n_backends; i++) {
+		if (strcmp(b->backends[i].target, target) == 0)
+			return &b->backends[i];
+	}
+	return NULL;
+}
+
+/* The channel for target, made once. */
+static sg_err backend_add(sg__backends *b, const char *target, grpc_channel_credentials *creds,
+                          const grpc_channel_args *args, sg__backend **out)
+{
+	sg__backend *be = backend_find(b, target);
+
+	if (be == NULL) {
+		be = &b->backends[b->n_backends];
+		if ((be->target = strdup(target)) == NULL)
+			return SG_ENOMEM;
+		be->channel = grpc_channel_create(target, creds, args);
+		if (be->channel == NULL) {
+			free(be->target);
+			be->target = NULL;
+			return SG_EINVAL;
+		}
+		b->n_backends++;
+		sg__log(SG_LOG_DEBUG, "channel to %s", target);
+	}
+	*out = be;
+	return SG_OK;
+}
+
+sg_err sg__backends_connect(sg__backends *b)
+{
+	/* Retries off: a leg's failure must reach the gather as it is, and Scatter will own its
+	 * retries and hedges. Channelz off: it costs on every call and nothing reads it. */
+	grpc_arg arg_list[] = {
+	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
+	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0},
+	};
+	grpc_channel_args args = {.num_args = sizeof(arg_list) / sizeof(arg_list[0]),
+	                          .args = arg_list};
+	grpc_channel_credentials *creds;
+	size_t total = 0;
+	sg_err rv = SG_OK;
+
+	if (b->backends != NULL)
+		return SG_ESTATE;
+	for (size_t i = 0; i < b->n_groups; i++)
+		total += b->groups[i].n;
+	/* Sized for the worst case (all distinct) so that pointers into it never move. */
+	b->backends = calloc(total > 0 ? total : 1, sizeof(*b->backends));
+	if (b->backends == NULL)
+		return SG_ENOMEM;
+	creds = grpc_insecure_credentials_create();
+	for (size_t i = 0; i < b->n_groups && rv == SG_OK; i++) {
+		sg__group *g = &b->groups[i];
+
+		if ((g->legs = calloc(g->n, sizeof(*g->legs))) == NULL) {
+			rv = SG_ENOMEM;
+			break;
+		}
+		for (size_t j = 0; j < g->n && rv == SG_OK; j++)
+			rv = backend_add(b, g->targets[j], creds, &args, &g->legs[j]);
+	}
+	grpc_channel_credentials_release(creds);
+	return rv;
+}
+
+void sg__backends_fini(sg__backends *b)
+{
+	for (size_t i = 0; i < b->n_backends; i++) {
+		grpc_channel_destroy(b->backends[i].channel);
+		free(b->backends[i].target);
+	}
+	free(b->backends);
+	for (size_t i = 0; i < b->n_groups; i++)
+		group_fini(&b->groups[i]);
+	free(b->groups);
+	sg__backends_init(b);
+}

@@ -1,0 +1,26 @@
+/*
+ * leaf_call.h (internal): serving leaf methods (scatter/leaf.h is the handlers' side).
+ */
+#ifndef SG_LEAF_CALL_H
+#define SG_LEAF_CALL_H
+
+#include <grpc/grpc.h>
+
+#include "scatter/server.h"
+#include "worker.h"
+
+/* A served leaf method; read-only while serving. */
+typedef struct sg__leaf_method {
+	const sg_leaf_desc *d; /* borrowed (generated tables are static) */
+	sg_leaf_fn fn;
+	const void *handlers;
+	void *arg;
+	void *registered; /* grpc_server_register_method's handle */
+} sg__leaf_method;
+
+/* Serves one call of lm on w (the calling worker): decodes the request and runs the handler.
+ * Takes ownership of call and payload (NULL when the client sent no message). */
+void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
+                     grpc_byte_buffer *payload);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * server.c: the server's life cycle: registration, start, signals, shutdown, stats.
+ *
+ * Only the controlling thread calls into this file; the workers only read what it set up
+ * before they started (method records, groups, channels) and write the atomic counters.
+ */
+#include "scatter/server.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/cpu.h>
+
+#include "accept.h"
+#include "backend.h"
+#include "call.h"
+#include "deadline.h"
+#include "leaf_call.h"
+#include "log.h"
+#include "op.h"
+#include "stats.h"
+#include "worker.h"
+
+#define SERVER_DEFAULT_LISTEN "127.0.0.1:0"
+
+typedef enum server_state {
+	SERVER_NEW,     /* registering */
+	SERVER_STARTED, /* serving */
+	SERVER_STOPPED, /* shut down (or failed to start): can only be freed */
+} server_state;
+
+struct sg_server {
+	server_state state;
+	char *listen;
+	size_t n_workers;
+	int port;
+	sg__backends backends;
+	sg__fanout **fanouts; /* owned records */
+	size_t n_fanouts;
+	sg__leaf_method **leaves; /* owned records */
+	size_t n_leaves;
+	grpc_server *server;
+	sg__worker *workers;
+	size_t n_running; /* workers whose thread runs (a prefix of workers) */
+	/* The shutdown notification arrives here, not on a worker's queue, so that the
+	 * controlling thread can wait for it with a timeout (pluck) whatever the workers do. */
+	grpc_completion_queue *notify_cq;
+	sg__op notify_op;
+	sg__stats stats;
+};
+
+/* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
+ * every thread: blocking them before grpc_init and the workers start makes every thread created
+ * afterwards inherit the mask. */
+static void server_block_signals(void)
+{
+	struct sigaction ign;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* A peer closing a socket must not kill the process. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, NULL);
+}
+
+sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
+{
+	const char *listen =
+	        opts != NULL && opts->listen != NULL ? opts->listen : SERVER_DEFAULT_LISTEN;
+	int threads = opts != NULL ? opts->threads : 0;
+	sg_server *s;
+
+	if (out == NULL || threads < 0 || listen[0] == '\0')
+		return SG_EINVAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return SG_ENOMEM;
+	if ((s->listen = strdup(listen)) == NULL) {
+		free(s);
+		return SG_ENOMEM;
+	}
+	server_block_signals();
+	grpc_init();
+	s->n_workers = threads > 0 ? (size_t)threads : gpr_cpu_num_cores();
+	if (s->n_workers == 0)
+		s->n_workers = 1;
+	s->state = SERVER_NEW;
+	sg__backends_init(&s->backends);
+	*out = s;
+	return SG_OK;
+}
+
+sg_err sg_server_set_group(sg_server *s, const char *group, const char *const *targets,
+                           size_t n_targets)
+{
+	if (s == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	return sg__backends_set_group(&s->backends, group, targets, n_targets);
+}
+
+/* Whether path is served already, as a fan-out or a leaf method. */
+static bool server_serves(const sg_server *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if (strcmp(s->fanouts[i]->m->path, path) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		if (strcmp(s->leaves[i]->d->path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends p to *arr (a growing array of owned pointers). */
+static sg_err server_push(void ***arr, size_t *n, void *p)
+{
+	void **grown = realloc(*arr, (*n + 1) * sizeof(*grown));
+
+	if (grown == NULL)
+		return SG_ENOMEM;
+	grown[(*n)++] = p;
+	*arr = grown;
+	return SG_OK;
+}
+
+sg_err sg_server_add_fanout(sg_server *s, const sg_method_desc *m)
+{
+	char why[256] = "";
+	sg__fanout *f;
+	sg_err rv;
+
+	if (s == NULL || m == NULL || m->path == NULL || m->request == NULL ||
+	    m->response == NULL || m->group == NULL || m->backend_path == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if (server_serves(s, m->path))
+		return SG_EEXIST;
+	if (m->deadline_ms == 0) {
+		sg__log(SG_LOG_ERROR, "%s: deadline_ms must be > 0", m->path);
+		return SG_ECONFIG;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return SG_ENOMEM;
+	f->m = m;
+	if ((f->gather = sg__gather_ops_for(m->gather.kind)) == NULL) {
+		sg__log(SG_LOG_ERROR, "%s: unknown gather kind %d", m->path, (int)m->gather.kind);
+		free(f);
+		return SG_ECONFIG;
+	}
+	if ((rv = sg__merge_plan_init(&f->plan, m, why, sizeof(why))) != SG_OK) {
+		sg__log(SG_LOG_ERROR, "%s: %s", m->path, why[0] != '\0' ? why : sg_strerror(rv));
+		free(f);
+		return rv;
+	}
+	if ((rv = server_push((void ***)&s->fanouts, &s->n_fanouts, f)) != SG_OK)
+		free(f);
+	return rv;
+}
+
+sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, const void *handlers,
+                          void *arg)
+{
+	sg__leaf_method *lm;
+	sg_err rv;
+
+	if (s == NULL || m == NULL || m->path == NULL || m->request == NULL ||
+	    m->response == NULL || fn == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if (server_serves(s, m->path))
+		return SG_EEXIST;
+	if ((lm = calloc(1, sizeof(*lm))) == NULL)
+		return SG_ENOMEM;
+	lm->d = m;
+	lm->fn = fn;
+	lm->handlers = handlers;
+	lm->arg = arg;
+	if ((rv = server_push((void ***)&s->leaves, &s->n_leaves, lm)) != SG_OK)
+		free(lm);
+	return rv;
+}
+
+/* Every fan-out method's group must name targets before anything is created. */
+static sg_err server_resolve_groups(sg_server *s)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		sg__fanout *f = s->fanouts[i];
+
+		if ((f->group = sg__backends_group(&s->backends, f->m->group)) == NULL) {
+			sg__log(SG_LOG_ERROR, "%s: backend group \"%s\" has no targets", f->m->path,
+			        f->m->group);
+			return SG_ECONFIG;
+		}
+	}
+	return SG_OK;
+}
+
+static sg_err server_register_methods(sg_server *s)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		sg__fanout *f = s->fanouts[i];
+
+		f->registered = grpc_server_register_method(
+		        s->server, f->m->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		if (f->registered == NULL)
+			return SG_ECONFIG;
+	}
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		sg__leaf_method *lm = s->leaves[i];
+
+		lm->registered = grpc_server_register_method(
+		        s->server, lm->d->path, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+		if (lm->registered == NULL)
+			return SG_ECONFIG;
+	}
+	return SG_OK;
+}
+
+/* A pluck queue that never polls: the shutdown notification only, waited for with a timeout. */
+static grpc_completion_queue *server_notify_cq(void)
+{
+	grpc_completion_queue_attributes attr = {
+	        .version = GRPC_CQ_CURRENT_VERSION,
+	        .cq_completion_type = GRPC_CQ_PLUCK,
+	        .cq_polling_type = GRPC_CQ_NON_POLLING,
+	        .cq_shutdown_cb = NULL,
+	};
+
+	return grpc_completion_queue_create(grpc_completion_queue_factory_lookup(&attr), &attr,
+	                                    NULL);
+}
+
+/* Undoes a start that failed before grpc_server_start: nothing was served. */
+static void server_unwind(sg_server *s)
+{
+	for (size_t i = 0; i < s->n_workers && s->workers != NULL; i++)
+		sg__worker_fini(&s->workers[i]);
+	free(s->workers);
+	s->workers = NULL;
+	if (s->server != NULL)
+		grpc_server_destroy(s->server);
+	s->server = NULL;
+	if (s->notify_cq != NULL) {
+		grpc_completion_queue_shutdown(s->notify_cq);
+		grpc_completion_queue_pluck(s->notify_cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC),
+		                            NULL);
+		grpc_completion_queue_destroy(s->notify_cq);
+	}
+	s->notify_cq = NULL;
+	sg__backends_fini(&s->backends);
+	s->state = SERVER_STOPPED;
+}
+
+/* Creates the server, its queues and the listening port. */
+static sg_err server_create(sg_server *s)
+{
+	grpc_server_credentials *creds;
+	sg_err rv;
+
+	if ((s->server = grpc_server_create(NULL, NULL)) == NULL)
+		return SG_ENOMEM;
+	if ((rv = server_register_methods(s)) != SG_OK)
+		return rv;
+	if ((s->workers = calloc(s->n_workers, sizeof(*s->workers))) == NULL)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < s->n_workers; i++) {
+		if ((rv = sg__worker_init(&s->workers[i], i, s->server, &s->stats)) != SG_OK)
+			return rv;
+		grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
+	}
+	if ((s->notify_cq = server_notify_cq()) == NULL)
+		return SG_ENOMEM;
+	grpc_server_register_completion_queue(s->server, s->notify_cq, NULL);
+	creds = grpc_insecure_server_credentials_create();
+	s->port = grpc_server_add_http2_port(s->server, s->listen, creds);
+	grpc_server_credentials_release(creds);
+	if (s->port == 0) {
+		sg__log(SG_LOG_ERROR, "cannot listen on %s", s->listen);
+		return SG_EBIND;
+	}
+	return SG_OK;
+}
+
+sg_err sg_server_start(sg_server *s)
+{
+	sg_err rv;
+
+	if (s == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if ((rv = server_resolve_groups(s)) != SG_OK)
+		return rv;
+	if ((rv = sg__backends_connect(&s->backends)) != SG_OK ||
+	    (rv = server_create(s)) != SG_OK) {
+		server_unwind(s);
+		return rv;
+	}
+	grpc_server_start(s->server);
+	s->state = SERVER_STARTED;
+	/* Threads first, then the requests: a worker's slots are only armed once its thread runs
+	 * its queue. A worker that cannot start just serves nothing; the others still do. */
+	for (size_t i = 0; i < s->n_workers; i++) {
+		if ((rv = sg__worker_start(&s->workers[i])) != SG_OK)
+			break;
+		s->n_running++;
+	}
+	for (size_t i = 0; i < s->n_running && rv == SG_OK; i++)
+		rv = sg__accept_start(&s->workers[i], s->fanouts, s->n_fanouts, s->leaves,
+		                      s->n_leaves);
+	if (rv != SG_OK) {
+		sg__log(SG_LOG_ERROR, "cannot start the workers: %s", sg_strerror(rv));
+		sg_server_shutdown(s, 0);
+		return rv;
+	}
+	sg__log(SG_LOG_INFO,
+	        "serving on port %d with %zu workers, %zu fan-out and %zu leaf methods", s->port,
+	        s->n_workers, s->n_fanouts, s->n_leaves);
+	return SG_OK;
+}
+
+int sg_server_port(const sg_server *s)
+{
+	return s != NULL ? s->port : 0;
+}
+
+void sg_server_wait_signal(sg_server *s)
+{
+	sigset_t set;
+	int sig = 0;
+
+	(void)s;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* Blocked already if sg_server_alloc ran on this thread; blocking again is harmless and
+	 * makes sigwait well-defined when it did not. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	while (sigwait(&set, &sig) != 0) {
+	}
+	sg__log(SG_LOG_INFO, "signal %d: shutting down", sig);
+}
+
+/* Waits for the server's shutdown notification until deadline_ns; true when it arrived. */
+static bool server_wait_notify(sg_server *s, int64_t deadline_ns)
+{
+	grpc_event ev = grpc_completion_queue_pluck(s->notify_cq, &s->notify_op,
+	                                            sg__timespec_from_ns(deadline_ns), NULL);
+
+	return ev.type == GRPC_OP_COMPLETE;
+}
+
+void sg_server_shutdown(sg_server *s, uint32_t grace_ms)
+{
+	if (s == NULL || s->state == SERVER_STOPPED)
+		return;
+	if (s->state == SERVER_NEW) {
+		s->state = SERVER_STOPPED;
+		return;
+	}
+	/* Stop accepting; calls in flight may finish within the grace period. */
+	grpc_server_shutdown_and_notify(s->server, s->notify_cq, &s->notify_op);
+	if (!server_wait_notify(s, sg__now_ns() + (int64_t)grace_ms * INT64_C(1000000))) {
+		sg__log(SG_LOG_INFO, "grace period of %u ms over: cancelling the calls in flight",
+		        grace_ms);
+		grpc_server_cancel_all_calls(s->server);
+		server_wait_notify(s, SG_NO_DEADLINE);
+	}
+	/* Every server call has ended; legs cut short are still completing. Each worker's queue
+	 * ends once its last operation has completed, and every call is freed by then. */
+	for (size_t i = 0; i < s->n_running; i++)
+		sg__worker_stop(&s->workers[i]);
+	for (size_t i = 0; i < s->n_running; i++)
+		sg__worker_join(&s->workers[i]);
+	grpc_server_destroy(s->server);
+	s->server = NULL;
+	for (size_t i = 0; i < s->n_workers; i++)
+		sg__accept_fini(&s->workers[i]);
+	server_unwind(s);
+	sg__log(SG_LOG_INFO, "shut down");
+}
+
+void sg_server_free(sg_server *s)
+{
+	if (s == NULL)
+		return;
+	sg_server_shutdown(s, 0);
+	sg__backends_fini(&s->backends);
+	for (size_t i = 0; i < s->n_fanouts; i++)
+		free(s->fanouts[i]);
+	free(s->fanouts);
+	for (size_t i = 0; i < s->n_leaves; i++)
+		free(s->leaves[i]);
+	free(s->leaves);
+	free(s->listen);
+	free(s);
+	grpc_shutdown();
+}
+
+void sg_server_stats_get(const sg_server *s, sg_server_stats *out)
+{
+	if (s == NULL || out == NULL)
+		return;
+	out->calls_started = atomic_load_explicit(&s->stats.calls_started, memory_order_relaxed);
+	out->calls_cancelled =
+	        atomic_load_explicit(&s->stats.calls_cancelled, memory_order_relaxed);
+	out->legs_started = atomic_load_explicit(&s->stats.legs_started, memory_order_relaxed);
+	out->legs_failed = atomic_load_explicit(&s->stats.legs_failed, memory_order_relaxed);
+}

@@ -1,0 +1,92 @@
+/*
+ * worker.c: the completion-queue loop of one thread.
+ */
+#include "worker.h"
+
+#include <string.h>
+
+#include "deadline.h"
+#include "log.h"
+#include "op.h"
+
+/* How long the loop waits when no timer is due: short enough that a stuck queue shows up in a
+ * debugger quickly, long enough to cost nothing. */
+#define WORKER_IDLE_NS INT64_C(1000000000)
+
+sg_err sg__worker_init(sg__worker *w, size_t index, grpc_server *server, sg__stats *stats)
+{
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->server = server;
+	w->stats = stats;
+	sg__timer_heap_init(&w->timers);
+	w->cq = grpc_completion_queue_create_for_next(NULL);
+	return w->cq == NULL ? SG_ENOMEM : SG_OK;
+}
+
+static void *worker_main(void *arg)
+{
+	sg__worker *w = arg;
+
+	for (;;) {
+		int64_t now = sg__now_ns();
+		int64_t wake = now + WORKER_IDLE_NS;
+		int64_t next = sg__timer_heap_next(&w->timers);
+		grpc_event ev;
+
+		if (next < wake)
+			wake = next;
+		ev = grpc_completion_queue_next(w->cq, sg__timespec_from_ns(wake), NULL);
+		if (ev.type == GRPC_QUEUE_SHUTDOWN)
+			break;
+		if (ev.type == GRPC_OP_COMPLETE) {
+			sg__op *op = ev.tag;
+
+			op->complete(op, ev.success != 0);
+		}
+		/* After every event too, not only on timeouts: a busy queue must not starve
+		 * timers. */
+		sg__timer_heap_run(&w->timers, sg__now_ns());
+	}
+	if (w->live != 0)
+		sg__log(SG_LOG_ERROR, "worker %zu: %zu calls still alive after its queue drained",
+		        w->index, w->live);
+	return NULL;
+}
+
+sg_err sg__worker_start(sg__worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return SG_ESYS;
+	w->running = true;
+	return SG_OK;
+}
+
+void sg__worker_stop(sg__worker *w)
+{
+	if (w->cq != NULL)
+		grpc_completion_queue_shutdown(w->cq);
+}
+
+void sg__worker_join(sg__worker *w)
+{
+	if (w->running) {
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+}
+
+void sg__worker_fini(sg__worker *w)
+{
+	if (w->cq != NULL) {
+		/* A queue must be drained to its shutdown event before it is destroyed; the thread
+		 * did it if it ran. */
+		grpc_completion_queue_shutdown(w->cq);
+		while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+		               .type != GRPC_QUEUE_SHUTDOWN) {
+		}
+		grpc_completion_queue_destroy(w->cq);
+		w->cq = NULL;
+	}
+	sg__timer_heap_fini(&w->timers);
+}
