@@ -57,3 +57,16 @@ void cg_emit_stub_prototype(cg_printer *out, cg_pool *pool, const cg_method_name
 	cg_print_wrapped(out, cg_pool_printf(pool, "sg_err %s_call(", mn->prefix), params,
 			 sizeof(params) / sizeof(params[0]), tail);
 }
+
+void cg_emit_serve_prototype(cg_printer *out, cg_pool *pool, const char *svc_full,
+			     const char *tail)
+{
+	const char *params[] = {
+		"sg_server *s",
+		cg_pool_printf(pool, "const %s_Handlers *h", cg_name_type(pool, svc_full)),
+		"void *arg",
+	};
+
+	cg_print_wrapped(out, cg_pool_printf(pool, "sg_err %s__serve(", cg_name_lower(pool, svc_full)),
+			 params, sizeof(params) / sizeof(params[0]), tail);
+}

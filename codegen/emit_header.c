@@ -44,8 +44,8 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 		else if (!cg_method_streaming(svc->method[mi]))
 			cg_print(out, "extern const sg_leaf_desc %s__leaf;\n", mn.prefix);
 		else
-			cg_print(out, "/* %s is streaming: Scatter serves and calls unary methods "
-				      "only. */\n", mn.path);
+			cg_print(out, "/* %s is streaming: no table, skeleton or stub\n"
+				      " * (Scatter serves and calls unary methods only). */\n", mn.path);
 	}
 	if (n.leaves > 0) {
 		cg_print(out, "\n/* A leaf handler runs on the worker that accepted the call and ends "
@@ -57,16 +57,21 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 			if (fp->plans[si][mi] != NULL || cg_method_streaming(svc->method[mi]))
 				continue;
 			cg_method_names_get(pool, fp->file, si, mi, &mn);
-			cg_print(out, "void (*%s)(sg_leaf_call *call, const %s *request, "
-				      "void *arg);\n", mn.lower, mn.req_type);
+			const char *params[] = {
+				"sg_leaf_call *call",
+				cg_pool_printf(pool, "const %s *request", mn.req_type),
+				"void *arg",
+			};
+
+			cg_print_wrapped(out, cg_pool_printf(pool, "void (*%s)(", mn.lower), params,
+					 3, ");\n");
 		}
 		cg_outdent(out);
 		cg_print(out, "} %s_Handlers;\n\n", type);
 		cg_print(out, "/* Serves every non-NULL handler of h on s; arg is passed to each. h "
 			      "and arg are borrowed\n * for the server's life. SG_EINVAL if h is "
 			      "NULL. */\n");
-		cg_print(out, "sg_err %s__serve(sg_server *s, const %s_Handlers *h, void *arg);\n",
-			 lower, type);
+		cg_emit_serve_prototype(out, pool, full, ");\n");
 	}
 	if (n.fanouts > 0) {
 		cg_print(out, "\n/* Serves every fan-out method of %s on s (sg_server_add_fanout);\n"

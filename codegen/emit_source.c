@@ -12,6 +12,12 @@ static void es_field(cg_printer *out, const char *member, cg_field_ref f)
 	cg_print(out, ".%s = %u, /* %s */\n", member, (unsigned)f.number, f.name);
 }
 
+/* One element of a field-number array, with the field's name as a comment. */
+static void es_field_number(cg_printer *out, cg_field_ref f)
+{
+	cg_print(out, "%u, /* %s */\n", (unsigned)f.number, f.name);
+}
+
 static void es_leaf(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out,
 		    cg_pool *pool)
 {
@@ -43,8 +49,7 @@ static void es_serve(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool
 	const char *full = cg_service_full_name(pool, fp->file, si);
 	cg_method_names mn;
 
-	cg_print(out, "sg_err %s__serve(sg_server *s, const %s_Handlers *h, void *arg)\n",
-		 cg_name_lower(pool, full), cg_name_type(pool, full));
+	cg_emit_serve_prototype(out, pool, full, ")\n");
 	cg_print(out, "{\n");
 	cg_indent(out);
 	cg_print(out, "sg_err rv;\n\n");
@@ -124,11 +129,11 @@ static void es_fanout(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *
 
 	cg_method_names_get(pool, fp->file, si, mi, &mn);
 	if (plan->n_fields > 0) {
-		cg_print(out, "static const uint32_t %s__merge_fields[] = {", mn.prefix);
-		for (size_t i = 0; i < plan->n_fields; i++) {
-			cg_print(out, "%s%u /* %s */", i ? ", " : "",
-				 (unsigned)plan->fields[i].number, plan->fields[i].name);
-		}
+		cg_print(out, "static const uint32_t %s__merge_fields[] = {\n", mn.prefix);
+		cg_indent(out);
+		for (size_t i = 0; i < plan->n_fields; i++)
+			es_field_number(out, plan->fields[i]);
+		cg_outdent(out);
 		cg_print(out, "};\n\n");
 	}
 	cg_print(out, "const sg_method_desc %s__fanout = {\n", mn.prefix);

@@ -538,8 +538,8 @@ static void op_check(op_ctx *c, const Scatter__Fanout *fo, cg_plan *plan)
 {
 	op_check_unknown(c, &fo->base);
 	if (cg_method_streaming(c->method))
-		op_error(c, "%s is a streaming method; only unary methods can fan out",
-			 c->method->name);
+		op_error(c, "%s/%s is a streaming method; only unary methods can fan out",
+			 c->svc->full_name, c->method->name);
 	op_check_legs(c, fo, plan);
 	if (fo->has_deadline_ms && fo->deadline_ms == 0)
 		op_error(c, "deadline_ms is 0; a fan-out method needs time for its legs");

@@ -132,29 +132,44 @@ size_t cg_printer_column(const cg_printer *p)
 	return col;
 }
 
+/* Starts a new line and pads it to column `col`: tabs, then spaces. */
+static void pr_newline_at(cg_printer *p, size_t col)
+{
+	pr_raw(p, "\n", 1);
+	for (size_t t = 0; t < col / 8; t++)
+		pr_raw(p, "\t", 1);
+	for (size_t s = 0; s < col % 8; s++)
+		pr_raw(p, " ", 1);
+	p->at_line_start = false;
+}
+
 void cg_print_wrapped(cg_printer *p, const char *head, const char *const *params, size_t n,
 		      const char *tail)
 {
-	size_t align, col;
+	size_t align, widest = 0;
 
 	cg_print(p, "%s", head);
 	align = cg_printer_column(p);
 	for (size_t i = 0; i < n; i++) {
-		/* The last parameter carries the tail's first character (")" or ");") with it. */
+		size_t len = strlen(params[i]) + 2;
+
+		widest = len > widest ? len : widest;
+	}
+	/* Names so long that a parameter would not fit under the "(": break after it and indent
+	 * one level instead, as clang-format does. */
+	if (align + widest > CG_WRAP_COLUMN && n > 0) {
+		align = ((size_t)p->indent + 1) * 8;
+		pr_newline_at(p, align);
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* The last parameter carries the tail's first characters (")" or ");") with it. */
 		size_t extra = i + 1 < n ? 1 : strcspn(tail, "\n");
 		size_t need = strlen(params[i]) + extra;
 
-		col = cg_printer_column(p);
-		if (i > 0 && col + 1 + need > CG_WRAP_COLUMN) {
-			pr_raw(p, "\n", 1);
-			for (size_t t = 0; t < align / 8; t++)
-				pr_raw(p, "\t", 1);
-			for (size_t s = 0; s < align % 8; s++)
-				pr_raw(p, " ", 1);
-			p->at_line_start = false;
-		} else if (i > 0) {
+		if (i > 0 && cg_printer_column(p) + 1 + need > CG_WRAP_COLUMN)
+			pr_newline_at(p, align);
+		else if (i > 0)
 			pr_raw(p, " ", 1);
-		}
 		cg_print(p, "%s%s", params[i], i + 1 < n ? "," : "");
 	}
 	cg_print(p, "%s", tail);
