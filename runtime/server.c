@@ -270,7 +270,13 @@ static sg_err server_create(sg_server *s)
 	grpc_server_credentials *creds;
 	sg_err rv;
 
-	if ((s->server = grpc_server_create(NULL, NULL)) == NULL)
+	/* No SO_REUSEPORT: a second server on a busy port must fail with SG_EBIND, not silently
+	 * share the port's traffic with the first. */
+	grpc_arg arg = {
+	        .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0};
+	grpc_channel_args args = {.num_args = 1, .args = &arg};
+
+	if ((s->server = grpc_server_create(&args, NULL)) == NULL)
 		return SG_ENOMEM;
 	if ((rv = server_register_methods(s)) != SG_OK)
 		return rv;

@@ -34,7 +34,11 @@ typedef struct sg_server_opts {
 } sg_server_opts;
 
 /* Creates a server; opts may be NULL for the defaults. The caller frees it with
- * sg_server_free. Initialises gRPC (grpc_init) for the server's lifetime. */
+ * sg_server_free. Initialises gRPC (grpc_init) for the server's lifetime.
+ * Signals: blocks SIGINT and SIGTERM in the calling thread, before gRPC starts any thread, so
+ * that every thread created afterwards (the workers, gRPC's own) inherits the mask and
+ * sg_server_wait_signal receives them; and ignores SIGPIPE process-wide. Call it from the main
+ * thread before creating other threads. The mask is left blocked after sg_server_free. */
 sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out);
 
 /* Maps backend group `group` to its gRPC targets ("ipv4:127.0.0.1:5001", "dns:///host:port",
@@ -67,8 +71,8 @@ sg_err sg_server_start(sg_server *s);
 /* The bound port (after a successful start), e.g. when listening on port 0. */
 int sg_server_port(const sg_server *s);
 
-/* Blocks until SIGINT or SIGTERM arrives (they are blocked in the calling thread while it
- * waits; call before creating other threads that should not receive them). */
+/* Blocks until SIGINT or SIGTERM arrives (sigwait: they stay blocked, see sg_server_alloc),
+ * then returns so that the caller can shut down. */
 void sg_server_wait_signal(sg_server *s);
 
 /* Stops accepting, cancels calls still in flight after grace_ms, and joins the workers.
