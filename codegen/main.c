@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clash.h"
 #include "emit.h"
 #include "index.h"
 #include "options.h"
@@ -79,6 +80,7 @@ static int mn_plan_file(const cg_index *idx, mn_file *f, cg_printer *errs)
 			if (cg_plan_method(idx, file, si, mi, errs, &f->plans[si][mi]) != 0)
 				return -1;
 		}
+		cg_check_clashes(file, si, f->plans[si], errs);
 	}
 	return 0;
 }

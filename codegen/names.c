@@ -215,3 +215,28 @@ const char *cg_c_escape(cg_pool *pool, const char *s)
 	out[o] = '\0';
 	return cg_pool_own(pool, out);
 }
+
+const char *cg_service_full_name(cg_pool *pool, const cg_file_proto *file, size_t si)
+{
+	const char *pkg = file->package ? file->package : "";
+
+	return cg_pool_printf(pool, "%s%s%s", pkg, pkg[0] ? "." : "", file->service[si]->name);
+}
+
+void cg_method_names_get(cg_pool *pool, const cg_file_proto *file, size_t si, size_t mi,
+			 cg_method_names *out)
+{
+	const cg_method_proto *m = file->service[si]->method[mi];
+
+	out->svc_full = cg_service_full_name(pool, file, si);
+	out->svc_lower = cg_name_lower(pool, out->svc_full);
+	out->svc_type = cg_name_type(pool, out->svc_full);
+	out->lower = cg_camel_to_lower(pool, m->name);
+	out->prefix = cg_pool_printf(pool, "%s__%s", out->svc_lower, out->lower);
+	out->path = cg_pool_printf(pool, "/%s/%s", out->svc_full, m->name);
+	out->req_type = cg_name_type(pool, m->input_type);
+	out->resp_type = cg_name_type(pool, m->output_type);
+	out->req_desc = cg_pool_printf(pool, "%s__descriptor", cg_name_lower(pool, m->input_type));
+	out->resp_desc =
+		cg_pool_printf(pool, "%s__descriptor", cg_name_lower(pool, m->output_type));
+}

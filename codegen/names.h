@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "index.h"
+
 typedef struct cg_pool {
 	char **strs; /* owned */
 	size_t n;
@@ -59,5 +61,26 @@ const char *cg_include_guard(cg_pool *pool, const char *path);
 
 /* s as the body of a C string literal (quotes, backslashes and control bytes escaped). */
 const char *cg_c_escape(cg_pool *pool, const char *s);
+
+/* The C names of one method, as both outputs spell them (pooled strings). */
+typedef struct cg_method_names {
+	const char *svc_full;  /* "search.Shard" */
+	const char *svc_lower; /* "search__shard" */
+	const char *svc_type;  /* "Search__Shard" */
+	const char *lower;     /* "search": the method in function names and handler members */
+	const char *prefix;    /* "search__shard__search": the method's own symbols */
+	const char *path;      /* "/search.Shard/Search" */
+	const char *req_type;  /* "Search__SearchRequest" */
+	const char *resp_type;
+	const char *resp_desc; /* "search__search_response__descriptor" */
+	const char *req_desc;
+} cg_method_names;
+
+/* The names of method mi of service si of file. */
+void cg_method_names_get(cg_pool *pool, const cg_file_proto *file, size_t si, size_t mi,
+			 cg_method_names *out);
+
+/* The full name of service si of file ("search.Shard"). */
+const char *cg_service_full_name(cg_pool *pool, const cg_file_proto *file, size_t si);
 
 #endif
