@@ -34,10 +34,17 @@ function(scatter_generate)
     set(plugin ${SCATTER_PLUGIN_EXECUTABLE})
     set(plugin_dep ${SCATTER_PLUGIN_EXECUTABLE})
   endif()
+  # A proto may import its siblings: regenerate each when any proto of the call changes (an
+  # over-approximation of the real imports, which protoc only reports per single output).
+  set(all_protos)
+  foreach(proto IN LISTS SG_PROTOS)
+    get_filename_component(abs ${proto} ABSOLUTE)
+    list(APPEND all_protos ${abs})
+  endforeach()
   foreach(proto IN LISTS SG_PROTOS)
     get_filename_component(abs ${proto} ABSOLUTE)
     get_filename_component(dir ${abs} DIRECTORY)
-    get_filename_component(name ${abs} NAME_WE)
+    get_filename_component(name ${abs} NAME_WLE)  # a.b.proto -> a.b, as protoc-c names it
     set(imports -I${dir})
     foreach(d IN LISTS SG_IMPORT_DIRS)
       get_filename_component(d ${d} ABSOLUTE)
@@ -52,7 +59,7 @@ function(scatter_generate)
               --plugin=protoc-gen-c=${SCATTER_PROTOC_GEN_C}
               --plugin=protoc-gen-scatter=${plugin}
               --c_out=${out} --scatter_out=${out} ${abs}
-      DEPENDS ${abs} ${SCATTER_PROTO_DIR}/scatter/options.proto ${plugin_dep}
+      DEPENDS ${all_protos} ${SCATTER_PROTO_DIR}/scatter/options.proto ${plugin_dep}
       COMMENT "scatter: generating C from ${name}.proto"
       VERBATIM)
     target_sources(${SG_TARGET} PRIVATE ${out}/${name}.pb-c.c ${out}/${name}.scatter.c)
