@@ -19,6 +19,6 @@
 /* Checks service si of file; plans[mi] is method mi's plan (NULL: not a fan-out method).
  * Problems are appended to errs as "file.proto:LINE:COL: what" lines. */
 void cg_check_clashes(const cg_file_proto *file, size_t si, cg_plan *const *plans,
-		      cg_printer *errs);
+                      cg_printer *errs);
 
 #endif

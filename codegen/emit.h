@@ -29,11 +29,11 @@ void cg_emit_banner(cg_printer *out, const char *output_name, const cg_file_prot
 
 /* A method's client stub prototype, wrapped at 100 columns, then tail (");\n" or "\n"). */
 void cg_emit_stub_prototype(cg_printer *out, cg_pool *pool, const cg_method_names *mn,
-			    const char *tail);
+                            const char *tail);
 
 /* A service's __serve prototype (svc_full: "search.Shard"), wrapped, then tail. */
 void cg_emit_serve_prototype(cg_printer *out, cg_pool *pool, const char *svc_full,
-			     const char *tail);
+                             const char *tail);
 
 /* Writes the text of <base>.scatter.h / <base>.scatter.c for fp into out. */
 void cg_emit_header(const cg_file_plan *fp, cg_printer *out);

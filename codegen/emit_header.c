@@ -9,7 +9,7 @@
 
 /* What a service's methods need, counted once. */
 typedef struct eh_counts {
-	size_t leaves;	/* unary methods without a fan-out option */
+	size_t leaves;  /* unary methods without a fan-out option */
 	size_t fanouts; /* methods with one */
 } eh_counts;
 
@@ -44,13 +44,16 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 		else if (!cg_method_streaming(svc->method[mi]))
 			cg_print(out, "extern const sg_leaf_desc %s__leaf;\n", mn.prefix);
 		else
-			cg_print(out, "/* %s is streaming: no table, skeleton or stub\n"
-				      " * (Scatter serves and calls unary methods only). */\n", mn.path);
+			cg_print(out,
+			         "/* %s is streaming: no table, skeleton or stub\n"
+			         " * (Scatter serves and calls unary methods only). */\n",
+			         mn.path);
 	}
 	if (n.leaves > 0) {
-		cg_print(out, "\n/* A leaf handler runs on the worker that accepted the call and ends "
-			      "it exactly once\n * (scatter/leaf.h). NULL: the method is not "
-			      "served. */\n");
+		cg_print(out,
+		         "\n/* A leaf handler runs on the worker that accepted the call and ends "
+		         "it exactly once\n * (scatter/leaf.h). NULL: the method is not "
+		         "served. */\n");
 		cg_print(out, "typedef struct %s_Handlers {\n", type);
 		cg_indent(out);
 		for (size_t mi = 0; mi < svc->n_method; mi++) {
@@ -58,24 +61,27 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 				continue;
 			cg_method_names_get(pool, fp->file, si, mi, &mn);
 			const char *params[] = {
-				"sg_leaf_call *call",
-				cg_pool_printf(pool, "const %s *request", mn.req_type),
-				"void *arg",
+			        "sg_leaf_call *call",
+			        cg_pool_printf(pool, "const %s *request", mn.req_type),
+			        "void *arg",
 			};
 
 			cg_print_wrapped(out, cg_pool_printf(pool, "void (*%s)(", mn.lower), params,
-					 3, ");\n");
+			                 3, ");\n");
 		}
 		cg_outdent(out);
 		cg_print(out, "} %s_Handlers;\n\n", type);
-		cg_print(out, "/* Serves every non-NULL handler of h on s; arg is passed to each. h "
-			      "and arg are borrowed\n * for the server's life. SG_EINVAL if h is "
-			      "NULL. */\n");
+		cg_print(out,
+		         "/* Serves every non-NULL handler of h on s; arg is passed to each. h "
+		         "and arg are borrowed\n * for the server's life. SG_EINVAL if h is "
+		         "NULL. */\n");
 		cg_emit_serve_prototype(out, pool, full, ");\n");
 	}
 	if (n.fanouts > 0) {
-		cg_print(out, "\n/* Serves every fan-out method of %s on s (sg_server_add_fanout);\n"
-			      " * returns the first error. */\n", full);
+		cg_print(out,
+		         "\n/* Serves every fan-out method of %s on s (sg_server_add_fanout);\n"
+		         " * returns the first error. */\n",
+		         full);
 		cg_print(out, "sg_err %s__register(sg_server *s);\n", lower);
 	}
 	if (n.leaves + n.fanouts > 0)
@@ -102,13 +108,15 @@ void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
 	cg_print(out, "#include <scatter/scatter.h>\n\n");
 	cg_print(out, "#include \"%s.pb-c.h\"\n\n", cg_strip_proto(&pool, file->name));
 	cg_print(out, "#if SG_TABLE_VERSION != 1\n");
-	cg_print(out, "#error \"%s: regenerate it with the protoc-gen-scatter of this "
-		      "libscatter\"\n", cg_c_escape(&pool, name));
+	cg_print(out,
+	         "#error \"%s: regenerate it with the protoc-gen-scatter of this "
+	         "libscatter\"\n",
+	         cg_c_escape(&pool, name));
 	cg_print(out, "#endif\n\n");
 	cg_print(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n");
 	if (file->n_service == 0)
 		cg_print(out, "\n/* %s declares no services: nothing to serve or call. */\n",
-			 file->name);
+		         file->name);
 	for (size_t si = 0; si < file->n_service; si++) {
 		cg_print(out, "\n");
 		eh_service(fp, si, out, &pool);
@@ -118,4 +126,3 @@ void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
 		out->failed = true;
 	cg_pool_fini(&pool);
 }
-

@@ -18,12 +18,11 @@ static void es_field_number(cg_printer *out, cg_field_ref f)
 	cg_print(out, "%u, /* %s */\n", (unsigned)f.number, f.name);
 }
 
-static void es_leaf(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out,
-		    cg_pool *pool)
+static void es_leaf(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out, cg_pool *pool)
 {
 	cg_method_names mn;
 	const char *params[] = {"sg_leaf_call *call", "const ProtobufCMessage *request",
-				"const void *handlers", "void *arg"};
+	                        "const void *handlers", "void *arg"};
 
 	cg_method_names_get(pool, fp->file, si, mi, &mn);
 	cg_print(out, "const sg_leaf_desc %s__leaf = {\n", mn.prefix);
@@ -34,7 +33,7 @@ static void es_leaf(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *ou
 	cg_outdent(out);
 	cg_print(out, "};\n\n");
 	cg_print_wrapped(out, cg_pool_printf(pool, "static void %s__invoke(", mn.prefix), params,
-			 sizeof(params) / sizeof(params[0]), ")\n");
+	                 sizeof(params) / sizeof(params[0]), ")\n");
 	cg_print(out, "{\n");
 	cg_indent(out);
 	cg_print(out, "const %s_Handlers *h = handlers;\n\n", mn.svc_type);
@@ -59,16 +58,16 @@ static void es_serve(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool
 			continue;
 		cg_method_names_get(pool, fp->file, si, mi, &mn);
 		const char *args[] = {
-			"s",
-			cg_pool_printf(pool, "&%s__leaf", mn.prefix),
-			cg_pool_printf(pool, "%s__invoke", mn.prefix),
-			"h",
-			"arg",
+		        "s",
+		        cg_pool_printf(pool, "&%s__leaf", mn.prefix),
+		        cg_pool_printf(pool, "%s__invoke", mn.prefix),
+		        "h",
+		        "arg",
 		};
 		cg_print(out, "if (h->%s != NULL) {\n", mn.lower);
 		cg_indent(out);
 		cg_print_wrapped(out, "rv = sg_server_add_leaf(", args,
-				 sizeof(args) / sizeof(args[0]), ");\n");
+		                 sizeof(args) / sizeof(args[0]), ");\n");
 		cg_print(out, "if (rv != SG_OK)\n\treturn rv;\n");
 		cg_outdent(out);
 		cg_print(out, "}\n");
@@ -81,9 +80,9 @@ static void es_serve(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool
 static void es_merge(const cg_plan *plan, const cg_method_names *mn, cg_printer *out)
 {
 	static const char *const kinds[] = {
-		[CG_MERGE_NONE] = "SG_MERGE_NONE",
-		[CG_MERGE_CONCAT] = "SG_MERGE_CONCAT",
-		[CG_MERGE_TOP_K] = "SG_MERGE_TOP_K",
+	        [CG_MERGE_NONE] = "SG_MERGE_NONE",
+	        [CG_MERGE_CONCAT] = "SG_MERGE_CONCAT",
+	        [CG_MERGE_TOP_K] = "SG_MERGE_TOP_K",
 	};
 
 	if (plan->merge == CG_MERGE_NONE) {
@@ -121,8 +120,7 @@ static void es_partial(const cg_plan *plan, cg_printer *out)
 	cg_print(out, "},\n");
 }
 
-static void es_fanout(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out,
-		      cg_pool *pool)
+static void es_fanout(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out, cg_pool *pool)
 {
 	const cg_plan *plan = fp->plans[si][mi];
 	cg_method_names mn;
@@ -173,16 +171,19 @@ static void es_register(const cg_file_plan *fp, size_t si, cg_printer *out, cg_p
 	cg_print(out, "}\n\n");
 }
 
-static void es_stub(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out,
-		    cg_pool *pool)
+static void es_stub(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *out, cg_pool *pool)
 {
 	cg_method_names mn;
 
 	cg_method_names_get(pool, fp->file, si, mi, &mn);
 	const char *args[] = {
-		"c", cg_pool_printf(pool, "\"%s\"", cg_c_escape(pool, mn.path)),
-		"(const ProtobufCMessage *)request", cg_pool_printf(pool, "&%s", mn.resp_desc),
-		"timeout_ms", "&msg", "result",
+	        "c",
+	        cg_pool_printf(pool, "\"%s\"", cg_c_escape(pool, mn.path)),
+	        "(const ProtobufCMessage *)request",
+	        cg_pool_printf(pool, "&%s", mn.resp_desc),
+	        "timeout_ms",
+	        "&msg",
+	        "result",
 	};
 
 	cg_emit_stub_prototype(out, pool, &mn, ")\n");
@@ -191,8 +192,7 @@ static void es_stub(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *ou
 	cg_print(out, "ProtobufCMessage *msg = NULL;\n");
 	cg_print(out, "sg_err rv;\n\n");
 	cg_print(out, "if (response == NULL)\n\treturn SG_EINVAL;\n");
-	cg_print_wrapped(out, "rv = sg_client_call(", args, sizeof(args) / sizeof(args[0]),
-			 ");\n");
+	cg_print_wrapped(out, "rv = sg_client_call(", args, sizeof(args) / sizeof(args[0]), ");\n");
 	cg_print(out, "*response = (%s *)msg;\n", mn.resp_type);
 	cg_print(out, "return rv;\n");
 	cg_outdent(out);
@@ -204,8 +204,8 @@ static void es_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 	const cg_service_proto *svc = fp->file->service[si];
 	size_t leaves = 0, fanouts = 0;
 
-	cg_print_banner(out,
-			cg_pool_printf(pool, "service %s", cg_service_full_name(pool, fp->file, si)));
+	cg_print_banner(
+	        out, cg_pool_printf(pool, "service %s", cg_service_full_name(pool, fp->file, si)));
 	cg_print(out, "\n");
 	for (size_t mi = 0; mi < svc->n_method; mi++) {
 		if (fp->plans[si][mi] != NULL || cg_method_streaming(svc->method[mi]))
@@ -245,8 +245,7 @@ void cg_emit_source(const cg_file_plan *fp, cg_printer *out)
 	for (size_t si = 0; si < file->n_service; si++)
 		es_service(fp, si, out, &pool);
 	/* No trailing blank line: every section above ends with one. */
-	if (out->len >= 2 && out->buf[out->len - 1] == '\n' &&
-	    out->buf[out->len - 2] == '\n')
+	if (out->len >= 2 && out->buf[out->len - 1] == '\n' && out->buf[out->len - 2] == '\n')
 		out->buf[--out->len] = '\0';
 	if (pool.failed)
 		out->failed = true;

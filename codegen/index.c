@@ -27,8 +27,8 @@ static char *ix_join(const char *scope, const char *name)
 	return s;
 }
 
-static int ix_add_message(cg_index *idx, size_t *cap, const cg_file_proto *file,
-			  const char *scope, const cg_message_proto *m)
+static int ix_add_message(cg_index *idx, size_t *cap, const cg_file_proto *file, const char *scope,
+                          const cg_message_proto *m)
 {
 	cg_message *e;
 
@@ -145,8 +145,8 @@ const cg_file_proto *cg_index_file(const cg_index *idx, const char *name)
 
 /* Whether `other` is `file` or re-exported by it through `import public`, to a bounded depth
  * (import cycles are impossible, the bound only guards against a malformed request). */
-static bool ix_exports(const cg_index *idx, const cg_file_proto *file,
-		       const cg_file_proto *other, int depth)
+static bool ix_exports(const cg_index *idx, const cg_file_proto *file, const cg_file_proto *other,
+                       int depth)
 {
 	if (file == other)
 		return true;
@@ -165,8 +165,7 @@ static bool ix_exports(const cg_index *idx, const cg_file_proto *file,
 	return false;
 }
 
-bool cg_index_file_sees(const cg_index *idx, const cg_file_proto *file,
-			const cg_file_proto *other)
+bool cg_index_file_sees(const cg_index *idx, const cg_file_proto *file, const cg_file_proto *other)
 {
 	if (file == other)
 		return true;

@@ -58,8 +58,7 @@ const cg_file_proto *cg_index_file(const cg_index *idx, const char *name);
 
 /* Whether code in `file` may refer to what `other` declares: the same file, a file it imports,
  * or one those re-export with `import public`. */
-bool cg_index_file_sees(const cg_index *idx, const cg_file_proto *file,
-			const cg_file_proto *other);
+bool cg_index_file_sees(const cg_index *idx, const cg_file_proto *file, const cg_file_proto *other);
 
 /* The field of m named name, or NULL. */
 const cg_field_proto *cg_message_field(const cg_message *m, const char *name);

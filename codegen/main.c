@@ -147,7 +147,7 @@ static int mn_generate(const cg_request *req, cg_response *resp)
 		files[i].file = cg_index_file(&idx, req->file_to_generate[i]);
 		if (files[i].file == NULL) {
 			cg_print(&errs, "%s: not among the request's files\n",
-				 req->file_to_generate[i]);
+			         req->file_to_generate[i]);
 			continue;
 		}
 		rv = mn_plan_file(&idx, &files[i], &errs);
@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	(void)argv;
 	if (argc > 1) {
 		fprintf(stderr, "protoc-gen-scatter: a protoc plugin; run it through protoc "
-				"(--scatter_out=DIR)\n");
+		                "(--scatter_out=DIR)\n");
 		return 2;
 	}
 	if ((in = mn_read_all(stdin, &len)) == NULL) {
@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 	/* proto3 `optional` fields change nothing the plugin reads. */
 	resp.has_supported_features = 1;
 	resp.supported_features =
-		GOOGLE__PROTOBUF__COMPILER__CODE_GENERATOR_RESPONSE__FEATURE__FEATURE_PROTO3_OPTIONAL;
+	        GOOGLE__PROTOBUF__COMPILER__CODE_GENERATOR_RESPONSE__FEATURE__FEATURE_PROTO3_OPTIONAL;
 	rv = mn_generate(req, &resp);
 	if (rv == 0)
 		rv = mn_write_response(&resp);

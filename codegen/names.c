@@ -65,7 +65,7 @@ const char *cg_camel_to_lower(cg_pool *pool, const char *name)
 {
 	size_t len = strlen(name);
 	char *out = malloc(2 * len + 1); /* at most one '_' per character */
-	bool was_upper = true;		 /* no '_' before a leading capital */
+	bool was_upper = true;           /* no '_' before a leading capital */
 	size_t o = 0;
 
 	if (out == NULL)
@@ -111,7 +111,7 @@ const char *cg_to_camel(cg_pool *pool, const char *name)
 
 /* Splits full_name at '.', maps each non-empty piece with fn and joins them with "__". */
 static const char *nm_join(cg_pool *pool, const char *full_name,
-			   const char *(*fn)(cg_pool *, const char *))
+                           const char *(*fn)(cg_pool *, const char *))
 {
 	size_t len = strlen(full_name);
 	char *copy = malloc(len + 1);
@@ -206,7 +206,8 @@ const char *cg_c_escape(cg_pool *pool, const char *s)
 			out[o++] = '\\';
 			out[o++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f || c == '?') {
-			/* octal keeps the next character from joining the escape; '?' avoids trigraphs */
+			/* octal keeps the next character from joining the escape; '?' avoids
+			 * trigraphs */
 			o += (size_t)sprintf(out + o, "\\%03o", c);
 		} else {
 			out[o++] = (char)c;
@@ -224,7 +225,7 @@ const char *cg_service_full_name(cg_pool *pool, const cg_file_proto *file, size_
 }
 
 void cg_method_names_get(cg_pool *pool, const cg_file_proto *file, size_t si, size_t mi,
-			 cg_method_names *out)
+                         cg_method_names *out)
 {
 	const cg_method_proto *m = file->service[si]->method[mi];
 
@@ -238,5 +239,5 @@ void cg_method_names_get(cg_pool *pool, const cg_file_proto *file, size_t si, si
 	out->resp_type = cg_name_type(pool, m->output_type);
 	out->req_desc = cg_pool_printf(pool, "%s__descriptor", cg_name_lower(pool, m->input_type));
 	out->resp_desc =
-		cg_pool_printf(pool, "%s__descriptor", cg_name_lower(pool, m->output_type));
+	        cg_pool_printf(pool, "%s__descriptor", cg_name_lower(pool, m->output_type));
 }

@@ -36,7 +36,7 @@ const char *cg_pool_own(cg_pool *pool, char *s);
 
 /* printf into a pooled string. */
 const char *cg_pool_printf(cg_pool *pool, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* protoc-c's CamelToLower: "SearchRequest" -> "search_request", "HTTPServer" -> "httpserver";
  * an underscore is kept ("Foo_Bar" -> "foo__bar", as protoc-c does). */
@@ -78,7 +78,7 @@ typedef struct cg_method_names {
 
 /* The names of method mi of service si of file. */
 void cg_method_names_get(cg_pool *pool, const cg_file_proto *file, size_t si, size_t mi,
-			 cg_method_names *out);
+                         cg_method_names *out);
 
 /* The full name of service si of file ("search.Shard"). */
 const char *cg_service_full_name(cg_pool *pool, const cg_file_proto *file, size_t si);

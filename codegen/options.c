@@ -54,7 +54,7 @@ static void op_locate(op_ctx *c, size_t si, size_t mi)
 	c->line = c->col = 0;
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		const Google__Protobuf__SourceCodeInfo__Location *loc =
-			cg_source_location(c->file, path, lens[i]);
+		        cg_source_location(c->file, path, lens[i]);
 
 		if (loc != NULL) {
 			c->line = loc->span[0] + 1;
@@ -125,9 +125,9 @@ static void op_check_unknown(op_ctx *c, const ProtobufCMessage *m)
 		return;
 	for (size_t i = 0; i < m->n_unknown_fields; i++) {
 		op_error(c,
-			 "%s field %u is not supported by this protoc-gen-scatter "
-			 "(is scatter/options.proto newer than the plugin?)",
-			 m->descriptor->name, (unsigned)m->unknown_fields[i].tag);
+		         "%s field %u is not supported by this protoc-gen-scatter "
+		         "(is scatter/options.proto newer than the plugin?)",
+		         m->descriptor->name, (unsigned)m->unknown_fields[i].tag);
 	}
 }
 
@@ -136,24 +136,24 @@ static void op_check_unknown(op_ctx *c, const ProtobufCMessage *m)
 static const char *op_type_name(op_type t)
 {
 	static const char *const names[] = {
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE] = "double",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT] = "float",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64] = "int64",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64] = "uint64",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32] = "int32",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64] = "fixed64",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32] = "fixed32",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL] = "bool",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING] = "string",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP] = "group",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE] = "message",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES] = "bytes",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT32] = "uint32",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_ENUM] = "enum",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32] = "sfixed32",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64] = "sfixed64",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32] = "sint32",
-		[GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64] = "sint64",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE] = "double",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT] = "float",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64] = "int64",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64] = "uint64",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32] = "int32",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64] = "fixed64",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32] = "fixed32",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL] = "bool",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING] = "string",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_GROUP] = "group",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE] = "message",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES] = "bytes",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT32] = "uint32",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_ENUM] = "enum",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32] = "sfixed32",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64] = "sfixed64",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32] = "sint32",
+	        [GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64] = "sint64",
 	};
 
 	if ((size_t)t < sizeof(names) / sizeof(names[0]) && names[t] != NULL)
@@ -190,7 +190,8 @@ static bool op_is_integer(op_type t)
 
 static bool op_is_numeric(op_type t)
 {
-	return op_is_integer(t) || t == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE ||
+	return op_is_integer(t) ||
+	       t == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE ||
 	       t == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT;
 }
 
@@ -202,7 +203,7 @@ static bool op_is_repeated(const cg_field_proto *f)
 /* Looks up the field `name` that option `what` (e.g. "top_k.by") names in m; reports and
  * returns NULL if m has no such field. */
 static const cg_field_proto *op_field(op_ctx *c, const char *what, const cg_message *m,
-				      const char *name)
+                                      const char *name)
 {
 	const cg_field_proto *f = cg_message_field(m, name);
 
@@ -213,7 +214,7 @@ static const cg_field_proto *op_field(op_ctx *c, const char *what, const cg_mess
 
 /* The field `what` names in m, which must be a single integer field; NULL (reported) if not. */
 static const cg_field_proto *op_integer_field(op_ctx *c, const char *what, const cg_message *m,
-					      const char *name)
+                                              const char *name)
 {
 	const cg_field_proto *f = op_field(c, what, m, name);
 
@@ -221,7 +222,7 @@ static const cg_field_proto *op_integer_field(op_ctx *c, const char *what, const
 		return NULL;
 	if (!op_is_integer(f->type)) {
 		op_error(c, "%s \"%s\" is %s %s field of %s; it must be an integer", what, name,
-			 op_article(f->type), op_type_name(f->type), m->full_name);
+		         op_article(f->type), op_type_name(f->type), m->full_name);
 		return NULL;
 	}
 	if (op_is_repeated(f)) {
@@ -282,7 +283,7 @@ static bool op_split_method(const char *s, size_t *svc_len, size_t *method_at)
 /* Resolves option.method to the backend's service and method; reports and returns false if it
  * is malformed or names nothing visible from this file. */
 static bool op_resolve_method(op_ctx *c, const char *text, const cg_service **svc,
-			      const cg_method_proto **m)
+                              const cg_method_proto **m)
 {
 	size_t svc_len, method_at;
 	char *name;
@@ -300,14 +301,14 @@ static bool op_resolve_method(op_ctx *c, const char *text, const cg_service **sv
 	*svc = cg_index_service(c->idx, name);
 	if (*svc == NULL || !cg_index_file_sees(c->idx, c->file, (*svc)->file)) {
 		op_error(c, "method \"%s\": no service %s in %s or its imports", text, name,
-			 c->file->name);
+		         c->file->name);
 		free(name);
 		return false;
 	}
 	free(name);
 	if ((*m = cg_service_method(*svc, text + method_at)) == NULL) {
 		op_error(c, "method \"%s\": service %s has no method %s", text, (*svc)->full_name,
-			 text + method_at);
+		         text + method_at);
 		return false;
 	}
 	return true;
@@ -336,30 +337,32 @@ static void op_check_legs(op_ctx *c, const Scatter__Fanout *fo, cg_plan *plan)
 		op_error(c, "group is empty; name the backend group the legs call");
 	if (fo->method == NULL) {
 		op_error(c, "method is missing; name the backend method as "
-			    "\"package.Service/Method\"");
+		            "\"package.Service/Method\"");
 		return;
 	}
 	if (!op_resolve_method(c, fo->method, &bsvc, &bm))
 		return;
 	if (bsvc == c->svc && bm == c->method) {
-		op_error(c, "method \"%s\" is this method itself; a fan-out method cannot call itself",
-			 fo->method);
+		op_error(c,
+		         "method \"%s\" is this method itself; a fan-out method cannot call itself",
+		         fo->method);
 		return;
 	}
 	if (cg_method_streaming(bm))
 		op_error(c, "method \"%s\" is a streaming method; backend methods must be unary",
-			 fo->method);
+		         fo->method);
 	if (strcmp(bm->input_type, c->method->input_type) != 0)
-		op_error(c, "method \"%s\" takes %s; it must take %s, the request of %s", fo->method,
-			 cg_strip_dot(bm->input_type), c->request->full_name, c->method->name);
+		op_error(c, "method \"%s\" takes %s; it must take %s, the request of %s",
+		         fo->method, cg_strip_dot(bm->input_type), c->request->full_name,
+		         c->method->name);
 	if (strcmp(bm->output_type, c->method->output_type) != 0)
 		op_error(c, "method \"%s\" returns %s; it must return %s, the response of %s",
-			 fo->method, cg_strip_dot(bm->output_type), c->response->full_name,
-			 c->method->name);
+		         fo->method, cg_strip_dot(bm->output_type), c->response->full_name,
+		         c->method->name);
 	if (cg_fanout_unpack(bm->options, &bfo) == 0 && bfo != NULL &&
 	    op_names_method(bfo->method, c->svc->full_name, c->method->name))
 		op_error(c, "method \"%s\" is a fan-out method that calls back into %s/%s: a loop",
-			 fo->method, c->svc->full_name, c->method->name);
+		         fo->method, c->svc->full_name, c->method->name);
 	if (bfo != NULL)
 		scatter__fanout__free_unpacked(bfo, NULL);
 	if (c->errs->failed)
@@ -379,7 +382,7 @@ static void op_check_concat(op_ctx *c, const Scatter__Concat *cc, cg_plan *plan)
 	op_check_unknown(c, &cc->base);
 	if (cc->n_field == 0) {
 		op_error(c, "concat: no field; name at least one repeated field of %s",
-			 c->response->full_name);
+		         c->response->full_name);
 		return;
 	}
 	if ((plan->fields = calloc(cc->n_field, sizeof(*plan->fields))) == NULL) {
@@ -399,8 +402,8 @@ static void op_check_concat(op_ctx *c, const Scatter__Concat *cc, cg_plan *plan)
 		}
 		if (f != NULL && !op_is_repeated(f)) {
 			op_error(c, "concat.field \"%s\" is %s %s field of %s; it must be repeated",
-				 name, op_article(f->type), op_type_name(f->type),
-				 c->response->full_name);
+			         name, op_article(f->type), op_type_name(f->type),
+			         c->response->full_name);
 			continue;
 		}
 		plan->fields[plan->n_fields++] = op_ref(f);
@@ -416,22 +419,24 @@ static const cg_message *op_check_topk_field(op_ctx *c, const Scatter__TopK *tk,
 
 	if (tk->field == NULL) {
 		op_error(c, "top_k.field is missing; name a repeated message field of %s",
-			 c->response->full_name);
+		         c->response->full_name);
 		return NULL;
 	}
 	if ((f = op_field(c, "top_k.field", c->response, tk->field)) == NULL)
 		return NULL;
 	if (f->type != GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE ||
 	    !op_is_repeated(f)) {
-		op_error(c, "top_k.field \"%s\" is %s %s%s field of %s; it must be a repeated message "
-			    "field", tk->field, op_is_repeated(f) ? "a" : op_article(f->type),
-			 op_is_repeated(f) ? "repeated " : "", op_type_name(f->type),
-			 c->response->full_name);
+		op_error(c,
+		         "top_k.field \"%s\" is %s %s%s field of %s; it must be a repeated message "
+		         "field",
+		         tk->field, op_is_repeated(f) ? "a" : op_article(f->type),
+		         op_is_repeated(f) ? "repeated " : "", op_type_name(f->type),
+		         c->response->full_name);
 		return NULL;
 	}
 	if ((elem = cg_index_message(c->idx, f->type_name)) == NULL) {
 		op_error(c, "top_k.field \"%s\": its type %s is not in the request to the plugin",
-			 tk->field, cg_strip_dot(f->type_name));
+		         tk->field, cg_strip_dot(f->type_name));
 		return NULL;
 	}
 	if ((plan->fields = calloc(1, sizeof(*plan->fields))) == NULL) {
@@ -451,28 +456,30 @@ static void op_check_topk(op_ctx *c, const Scatter__TopK *tk, cg_plan *plan)
 	plan->merge = CG_MERGE_TOP_K;
 	elem = op_check_topk_field(c, tk, plan);
 	if (tk->by == NULL) {
-		op_error(c, "top_k.by is missing; name the numeric field of the element to rank by");
+		op_error(c,
+		         "top_k.by is missing; name the numeric field of the element to rank by");
 	} else if (elem != NULL) {
 		const cg_field_proto *by = op_field(c, "top_k.by", elem, tk->by);
 
 		if (by != NULL && !op_is_numeric(by->type))
 			op_error(c, "top_k.by \"%s\" is %s %s field of %s; it must be numeric",
-				 tk->by, op_article(by->type), op_type_name(by->type),
-				 elem->full_name);
+			         tk->by, op_article(by->type), op_type_name(by->type),
+			         elem->full_name);
 		else if (by != NULL && op_is_repeated(by))
-			op_error(c, "top_k.by \"%s\" is repeated; it must be a single numeric field",
-				 tk->by);
+			op_error(c,
+			         "top_k.by \"%s\" is repeated; it must be a single numeric field",
+			         tk->by);
 		else
 			plan->score = op_ref(by);
 	}
 	plan->order_asc = tk->order == SCATTER__ORDER__ASC;
 	plan->limit = tk->has_limit ? tk->limit : 0;
 	if (tk->limit_from != NULL)
-		plan->limit_field = op_ref(
-			op_integer_field(c, "top_k.limit_from", c->request, tk->limit_from));
+		plan->limit_field =
+		        op_ref(op_integer_field(c, "top_k.limit_from", c->request, tk->limit_from));
 	else if (plan->limit == 0)
 		op_error(c, "top_k: neither limit nor limit_from is set; give a fixed limit, "
-			    "a request field, or both");
+		            "a request field, or both");
 }
 
 /* ---- partial results --------------------------------------------------------------------- */
@@ -499,14 +506,14 @@ static void op_check_partial(op_ctx *c, const Scatter__Partial *pa, cg_plan *pla
 		for (size_t j = 0; j < i && !clash; j++) {
 			if (names[j] != NULL && strcmp(names[i], names[j]) == 0) {
 				op_error(c, "%s \"%s\" is also %s; each count needs its own field",
-					 what[i], names[i], what[j]);
+				         what[i], names[i], what[j]);
 				clash = true;
 			}
 		}
 		for (size_t j = 0; j < plan->n_fields && !clash; j++) {
 			if (plan->fields[j].name && strcmp(names[i], plan->fields[j].name) == 0) {
 				op_error(c, "%s \"%s\" is the field the merge writes", what[i],
-					 names[i]);
+				         names[i]);
 				clash = true;
 			}
 		}
@@ -539,7 +546,7 @@ static void op_check(op_ctx *c, const Scatter__Fanout *fo, cg_plan *plan)
 	op_check_unknown(c, &fo->base);
 	if (cg_method_streaming(c->method))
 		op_error(c, "%s/%s is a streaming method; only unary methods can fan out",
-			 c->svc->full_name, c->method->name);
+		         c->svc->full_name, c->method->name);
 	op_check_legs(c, fo, plan);
 	if (fo->has_deadline_ms && fo->deadline_ms == 0)
 		op_error(c, "deadline_ms is 0; a fan-out method needs time for its legs");
@@ -557,7 +564,7 @@ static void op_check(op_ctx *c, const Scatter__Fanout *fo, cg_plan *plan)
 }
 
 int cg_plan_method(const cg_index *idx, const cg_file_proto *file, size_t si, size_t mi,
-		   cg_printer *errs, cg_plan **out)
+                   cg_printer *errs, cg_plan **out)
 {
 	op_ctx c = {.idx = idx, .file = file, .errs = errs};
 	Scatter__Fanout *fo = NULL;
@@ -576,20 +583,20 @@ int cg_plan_method(const cg_index *idx, const cg_file_proto *file, size_t si, si
 	/* The index holds every file of the request, so these lookups only fail on a request
 	 * protoc would not send; report rather than crash. */
 	svc_name = malloc((file->package ? strlen(file->package) : 0) +
-			  strlen(file->service[si]->name) + 2);
+	                  strlen(file->service[si]->name) + 2);
 	if (svc_name == NULL) {
 		scatter__fanout__free_unpacked(fo, NULL);
 		return -1;
 	}
 	sprintf(svc_name, "%s%s%s", file->package ? file->package : "",
-		file->package && file->package[0] ? "." : "", file->service[si]->name);
+	        file->package && file->package[0] ? "." : "", file->service[si]->name);
 	c.svc = cg_index_service(idx, svc_name);
 	free(svc_name);
 	c.request = cg_index_message(idx, c.method->input_type);
 	c.response = cg_index_message(idx, c.method->output_type);
 	if (c.svc == NULL || c.request == NULL || c.response == NULL) {
 		op_error(&c, "%s: its service or message types are missing from the request",
-			 c.method->name);
+		         c.method->name);
 		scatter__fanout__free_unpacked(fo, NULL);
 		return errs->failed ? -1 : 0;
 	}

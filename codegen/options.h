@@ -33,7 +33,7 @@ typedef struct cg_field_ref {
 } cg_field_ref;
 
 typedef struct cg_plan {
-	char *group;	    /* owned */
+	char *group;        /* owned */
 	char *backend_path; /* "/pkg.Service/Method"; owned */
 	uint32_t deadline_ms;
 	uint32_t margin_ms;
@@ -60,7 +60,7 @@ int cg_fanout_unpack(const Google__Protobuf__MethodOptions *opts, Scatter__Fanou
  * Returns 0 with *out NULL for a method without the option or with an invalid one (see errs),
  * 0 with *out a plan (the caller frees it with cg_plan_free), or -1 when memory runs out. */
 int cg_plan_method(const cg_index *idx, const cg_file_proto *file, size_t si, size_t mi,
-		   cg_printer *errs, cg_plan **out);
+                   cg_printer *errs, cg_plan **out);
 
 /* NULL is a no-op. */
 void cg_plan_free(cg_plan *plan);

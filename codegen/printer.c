@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CG_WRAP_COLUMN	100
+#define CG_WRAP_COLUMN  100
 #define CG_BANNER_WIDTH 90 /* the width of the banners in codegen/README.md */
 
 void cg_printer_init(cg_printer *p)
@@ -144,7 +144,7 @@ static void pr_newline_at(cg_printer *p, size_t col)
 }
 
 void cg_print_wrapped(cg_printer *p, const char *head, const char *const *params, size_t n,
-		      const char *tail)
+                      const char *tail)
 {
 	size_t align, widest = 0;
 

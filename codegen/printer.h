@@ -15,9 +15,9 @@ typedef struct cg_printer {
 	char *buf; /* NUL-terminated while len > 0; owned */
 	size_t len;
 	size_t cap;
-	int indent;	    /* tabs put before each non-empty line */
+	int indent;         /* tabs put before each non-empty line */
 	bool at_line_start; /* the next character starts a line */
-	bool failed;	    /* an allocation failed; the text is incomplete */
+	bool failed;        /* an allocation failed; the text is incomplete */
 } cg_printer;
 
 /* Initialises an empty printer (embedded: no allocation until the first print). */
@@ -44,7 +44,7 @@ size_t cg_printer_column(const cg_printer *p);
  * clang-format does with our style). `head` ends with "(" and `tail` is printed after the last
  * parameter, e.g. ");\n" or ")\n". */
 void cg_print_wrapped(cg_printer *p, const char *head, const char *const *params, size_t n,
-		      const char *tail);
+                      const char *tail);
 
 /* A comment banner "/\* ---- title ---...--- *\/" padded to a fixed width, then a newline. */
 void cg_print_banner(cg_printer *p, const char *title);

@@ -16,7 +16,7 @@
 
 #include "protoc_run.h"
 
-#define BT_EXPECT "// expect: "
+#define BT_EXPECT        "// expect: "
 #define BT_PROTOC_PREFIX "--scatter_out: " /* protoc puts it before the plugin's error */
 
 static pr_env env;

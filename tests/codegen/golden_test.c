@@ -22,7 +22,7 @@ static pr_env env;
 /* Generates `files` from import_dir and compares each output named in `outputs` with its
  * golden file. */
 static void gt_check(const char *import_dir, const char *const *files, size_t n_files,
-		     const char *const *outputs, size_t n_outputs)
+                     const char *const *outputs, size_t n_outputs)
 {
 	char *tmp = pr_tmpdir();
 	char *err = NULL;
@@ -74,7 +74,7 @@ static void test_inventory(void **state)
 	char dir[4096];
 	const char *files[] = {"inventory.proto", "stock.proto"};
 	const char *outputs[] = {"inventory.scatter.h", "inventory.scatter.c", "stock.scatter.h",
-				 "stock.scatter.c"};
+	                         "stock.scatter.c"};
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/protos", env.src_dir);
@@ -113,9 +113,9 @@ static void test_deterministic(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_search),
-		cmocka_unit_test(test_inventory),
-		cmocka_unit_test(test_deterministic),
+	        cmocka_unit_test(test_search),
+	        cmocka_unit_test(test_inventory),
+	        cmocka_unit_test(test_deterministic),
 	};
 
 	if (!pr_env_parse(&env, argc, argv))

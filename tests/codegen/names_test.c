@@ -66,15 +66,15 @@ static void test_package_prefixes(void **state)
 	assert_string_equal(cg_name_type(pool, "search.Shard"), "Search__Shard");
 	assert_string_equal(cg_name_lower(pool, "search.Shard"), "search__shard");
 	assert_string_equal(cg_name_type(pool, "acme.inventory.v1.Ping.Request"),
-			    "Acme__Inventory__V1__Ping__Request");
+	                    "Acme__Inventory__V1__Ping__Request");
 	assert_string_equal(cg_name_lower(pool, "acme.inventory.v1.InventoryHub"),
-			    "acme__inventory__v1__inventory_hub");
+	                    "acme__inventory__v1__inventory_hub");
 	/* protoc-c: acme__inventory__v1_x__httpserver__inner_thing__descriptor and
 	 * Acme__Inventory__V1X__HTTPServer__InnerThing for package acme.Inventory.v1_x. */
 	assert_string_equal(cg_name_lower(pool, ".acme.Inventory.v1_x.HTTPServer.inner_thing"),
-			    "acme__inventory__v1_x__httpserver__inner_thing");
+	                    "acme__inventory__v1_x__httpserver__inner_thing");
 	assert_string_equal(cg_name_type(pool, ".acme.Inventory.v1_x.HTTPServer.inner_thing"),
-			    "Acme__Inventory__V1X__HTTPServer__InnerThing");
+	                    "Acme__Inventory__V1X__HTTPServer__InnerThing");
 	/* No package. */
 	assert_string_equal(cg_name_type(pool, ".Hit"), "Hit");
 	assert_string_equal(cg_name_lower(pool, "Hit"), "hit");
@@ -90,7 +90,7 @@ static void test_files(void **state)
 	assert_string_equal(cg_strip_proto(pool, "noext"), "noext");
 	assert_string_equal(cg_include_guard(pool, "search.scatter.h"), "SEARCH_SCATTER_H");
 	assert_string_equal(cg_include_guard(pool, "acme/inv-2/x.scatter.h"),
-			    "ACME_INV_2_X_SCATTER_H");
+	                    "ACME_INV_2_X_SCATTER_H");
 	assert_string_equal(cg_include_guard(pool, "3d.scatter.h"), "P_3D_SCATTER_H");
 }
 
@@ -102,17 +102,19 @@ static void test_c_escape(void **state)
 	assert_string_equal(cg_c_escape(pool, "a\"b\\c"), "a\\\"b\\\\c");
 	assert_string_equal(cg_c_escape(pool, "tab\there"), "tab\\011here");
 	/* -std=c11 turns "??=" into "#": the generator escapes every "?" (split here for that). */
-	assert_string_equal(cg_c_escape(pool, "?" "?="), "\\077\\077=");
+	assert_string_equal(cg_c_escape(pool, "?"
+	                                      "?="),
+	                    "\\077\\077=");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_camel_to_lower, nt_setup, nt_teardown),
-		cmocka_unit_test_setup_teardown(test_to_camel, nt_setup, nt_teardown),
-		cmocka_unit_test_setup_teardown(test_package_prefixes, nt_setup, nt_teardown),
-		cmocka_unit_test_setup_teardown(test_files, nt_setup, nt_teardown),
-		cmocka_unit_test_setup_teardown(test_c_escape, nt_setup, nt_teardown),
+	        cmocka_unit_test_setup_teardown(test_camel_to_lower, nt_setup, nt_teardown),
+	        cmocka_unit_test_setup_teardown(test_to_camel, nt_setup, nt_teardown),
+	        cmocka_unit_test_setup_teardown(test_package_prefixes, nt_setup, nt_teardown),
+	        cmocka_unit_test_setup_teardown(test_files, nt_setup, nt_teardown),
+	        cmocka_unit_test_setup_teardown(test_c_escape, nt_setup, nt_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,8 +17,10 @@ extern char **environ;
 bool pr_env_parse(pr_env *env, int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: %s PLUGIN PROTOC PROTO_DIR PROTOBUF_INCLUDE TESTS_CODEGEN_DIR "
-				"[SEARCH_DIR]\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s PLUGIN PROTOC PROTO_DIR PROTOBUF_INCLUDE TESTS_CODEGEN_DIR "
+		        "[SEARCH_DIR]\n",
+		        argv[0]);
 		return false;
 	}
 	env->plugin = argv[1];
@@ -76,7 +78,7 @@ static int pr_spawn(char *const argv[], const char *out_path)
 	posix_spawn_file_actions_init(&fa);
 	if (out_path != NULL) {
 		posix_spawn_file_actions_addopen(&fa, 2, out_path, O_WRONLY | O_CREAT | O_TRUNC,
-						 0644);
+		                                 0644);
 		posix_spawn_file_actions_adddup2(&fa, 2, 1);
 	}
 	rv = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
@@ -90,7 +92,7 @@ static int pr_spawn(char *const argv[], const char *out_path)
 }
 
 int pr_protoc(const pr_env *env, const char *import_dir, const char *const *files, size_t n,
-	      const char *out_dir, char **err)
+              const char *out_dir, char **err)
 {
 	char inc[3][4096], plugin[4096], out[4096], err_path[4096];
 	char **argv = calloc(n + 8, sizeof(*argv));

@@ -14,9 +14,9 @@
 typedef struct pr_env {
 	const char *plugin;
 	const char *protoc;
-	const char *proto_dir;	/* holds scatter/options.proto */
+	const char *proto_dir;  /* holds scatter/options.proto */
 	const char *pb_include; /* holds google/protobuf/descriptor.proto */
-	const char *src_dir;	/* tests/codegen */
+	const char *src_dir;    /* tests/codegen */
 	const char *search_dir; /* services/search, or NULL */
 } pr_env;
 
@@ -35,7 +35,7 @@ void pr_tmpdir_remove(const char *dir);
  * (-1 if it could not run or did not exit normally); *err, if not NULL, receives its stderr
  * (malloc'd; the caller frees it). */
 int pr_protoc(const pr_env *env, const char *import_dir, const char *const *files, size_t n,
-	      const char *out_dir, char **err);
+              const char *out_dir, char **err);
 
 /* The contents of path, NUL-terminated (malloc'd), or NULL if unreadable. len may be NULL. */
 char *pr_read_file(const char *path, size_t *len);

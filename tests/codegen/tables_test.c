@@ -70,12 +70,12 @@ static void test_inventory_tables(void **state)
 	assert_int_equal(stalest->merge.limit, 3);
 	assert_int_equal(stalest->merge.limit_field, 0);
 	assert_string_equal(
-		tt_field(&acme__inventory__v1__stock_item__descriptor, stalest->merge.score_field),
-		"freshness");
+	        tt_field(&acme__inventory__v1__stock_item__descriptor, stalest->merge.score_field),
+	        "freshness");
 	assert_int_equal(any->merge.kind, SG_MERGE_NONE);
 	assert_true(any->partial.allow);
 	assert_ptr_equal(acme__inventory__v1__warehouse__ping__leaf.request,
-			 &acme__inventory__v1__ping__request__descriptor);
+	                 &acme__inventory__v1__ping__request__descriptor);
 }
 
 static void tt_search(sg_leaf_call *call, const Search__SearchRequest *request, void *arg)
@@ -86,7 +86,7 @@ static void tt_search(sg_leaf_call *call, const Search__SearchRequest *request, 
 }
 
 static void tt_ping(sg_leaf_call *call, const Acme__Inventory__V1__Ping__Request *request,
-		    void *arg)
+                    void *arg)
 {
 	(void)call;
 	(void)request;
@@ -123,10 +123,10 @@ static void test_wrappers_check_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_search_query_table),
-		cmocka_unit_test(test_inventory_tables),
-		cmocka_unit_test(test_runtime_accepts_tables),
-		cmocka_unit_test(test_wrappers_check_arguments),
+	        cmocka_unit_test(test_search_query_table),
+	        cmocka_unit_test(test_inventory_tables),
+	        cmocka_unit_test(test_runtime_accepts_tables),
+	        cmocka_unit_test(test_wrappers_check_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
