@@ -1,0 +1,511 @@
+/*
+ * scatter-bench: load for any search.Search endpoint, or named scenarios with their servers.
+ *
+ *   scatter-bench --scenario NAME [options]     start NAME's shards and aggregator, load, stop
+ *   scatter-bench --target HOST:PORT [options]  load a running endpoint (--pid for its CPU)
+ *   scatter-bench --list                        the scenarios
+ *
+ * Prints one JSON line per run on stdout (see README.md for the fields); diagnostics go to
+ * stderr. Exit status: 0 when the run completed (errors, if any, are in the JSON), 1 when it
+ * could not run, 2 for bad usage, 130 when interrupted.
+ *
+ * Pinning (on 2+ cores, unless --no-pin): this process and the shards on CPU 0, the aggregator
+ * on CPU 1, so that the aggregator's CPU time is its own and the shards and load never take
+ * its core.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <grpc/grpc.h>
+
+#include "scatter/trailer.h"
+
+#include "load.h"
+#include "procs.h"
+#include "scenario.h"
+
+#define BENCH_START_TIMEOUT_MS 10000
+#define BENCH_STOP_TIMEOUT_MS  5000
+#define BENCH_TARGETS_MAX      (PROCS_MAX * 64)
+
+typedef struct bench_opts {
+	const char *scenario;
+	const char *target;
+	const char *method;
+	const char *label;
+	pid_t pid;
+	load_opts load;
+	int concurrency_set, rate_set;
+	uint32_t legs;
+	uint32_t agg_threads;
+	int pin;
+	const char *shard_bin, *agg_bin, *bench_agg_bin, *leaf_bin;
+} bench_opts;
+
+/* Set by SIGINT/SIGTERM; the load loop polls it. A second signal kills the children and exits
+ * at once. */
+static volatile sig_atomic_t bench_stop;
+
+static void bench_on_signal(int sig)
+{
+	(void)sig;
+	if (bench_stop) {
+		procs_kill_all();
+		_exit(130);
+	}
+	bench_stop = 1;
+}
+
+static void bench_cleanup(void)
+{
+	procs_stop_all(BENCH_STOP_TIMEOUT_MS);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: scatter-bench --scenario NAME | --target HOST:PORT | --list [options]\n"
+	        "  --method PATH        gRPC method (default /search.Search/Query)\n"
+	        "  --pid PID            with --target: the process whose CPU time and RSS to "
+	        "sample\n"
+	        "  --label NAME         with --target: the \"scenario\" field of the JSON line\n"
+	        "  --concurrency C      closed loop: C calls in flight (scenario's default, or 8)\n"
+	        "  --rate R             open loop: R calls per second, latency from the schedule\n"
+	        "  --max-in-flight N    open loop: at most N calls outstanding (default 4096)\n"
+	        "  --warmup-s S         not measured (default 0.5)\n"
+	        "  --duration-s S       the measured window after warm-up (default 1.5)\n"
+	        "  --count N            end the window after N calls (still bounded by time)\n"
+	        "  --deadline-ms MS     per call (default 5000)\n"
+	        "  --query Q  --k K     the SearchRequest (default \"bench\", 10)\n"
+	        "  --legs N             fanout-* scenarios: legs per call\n"
+	        "  --agg-threads T      aggregator worker threads (default 1: it has one core)\n"
+	        "  --no-pin             do not pin processes to cores\n"
+	        "  --shard-bin P  --agg-bin P  --bench-agg-bin P  --leaf-bin P   server "
+	        "binaries\n");
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end != '\0' || !(v >= 0) || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Fills o from argv; returns 0, or the exit status for a usage error (2) or --list/--help (0
+ * with *done set). */
+static int parse_args(int argc, char **argv, bench_opts *o, int *done)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t u = 0;
+		int bad = 0;
+
+		if (strcmp(f, "--list") == 0) {
+			size_t n;
+			const scenario *s = scenario_all(&n);
+
+			for (size_t j = 0; j < n; j++)
+				printf("%-12s %s\n", s[j].name, s[j].what);
+			*done = 1;
+			return 0;
+		}
+		if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
+			usage(stdout);
+			*done = 1;
+			return 0;
+		}
+		if (strcmp(f, "--no-pin") == 0) {
+			o->pin = 0;
+			continue;
+		}
+		if (v == NULL) {
+			fprintf(stderr, "scatter-bench: %s needs a value\n", f);
+			return 2;
+		}
+		i++;
+		if (strcmp(f, "--scenario") == 0)
+			o->scenario = v;
+		else if (strcmp(f, "--target") == 0)
+			o->target = v;
+		else if (strcmp(f, "--method") == 0)
+			o->method = v;
+		else if (strcmp(f, "--label") == 0)
+			o->label = v;
+		else if (strcmp(f, "--query") == 0)
+			o->load.query = v;
+		else if (strcmp(f, "--shard-bin") == 0)
+			o->shard_bin = v;
+		else if (strcmp(f, "--agg-bin") == 0)
+			o->agg_bin = v;
+		else if (strcmp(f, "--bench-agg-bin") == 0)
+			o->bench_agg_bin = v;
+		else if (strcmp(f, "--leaf-bin") == 0)
+			o->leaf_bin = v;
+		else if (strcmp(f, "--pid") == 0)
+			bad = parse_u32(v, &u) != 0 || u == 0 || (o->pid = (pid_t)u) == 0;
+		else if (strcmp(f, "--concurrency") == 0)
+			bad = parse_u32(v, &o->load.concurrency) != 0 || o->load.concurrency == 0 ||
+			      o->load.concurrency > 100000 || !(o->concurrency_set = 1);
+		else if (strcmp(f, "--rate") == 0)
+			bad = parse_double(v, &o->load.rate) != 0 || o->load.rate > 1e6 ||
+			      !(o->rate_set = 1);
+		else if (strcmp(f, "--max-in-flight") == 0)
+			bad = parse_u32(v, &o->load.max_in_flight) != 0 ||
+			      o->load.max_in_flight == 0 || o->load.max_in_flight > 1000000;
+		else if (strcmp(f, "--warmup-s") == 0)
+			bad = parse_double(v, &o->load.warmup_s) != 0;
+		else if (strcmp(f, "--duration-s") == 0)
+			bad = parse_double(v, &o->load.duration_s) != 0 || o->load.duration_s <= 0;
+		else if (strcmp(f, "--count") == 0)
+			bad = parse_u32(v, &u) != 0 || (o->load.count = u) == 0;
+		else if (strcmp(f, "--deadline-ms") == 0)
+			bad = parse_u32(v, &o->load.deadline_ms) != 0 || o->load.deadline_ms == 0;
+		else if (strcmp(f, "--k") == 0)
+			bad = parse_u32(v, &o->load.k) != 0;
+		else if (strcmp(f, "--legs") == 0)
+			bad = parse_u32(v, &o->legs) != 0 || o->legs == 0 ||
+			      o->legs > BENCH_TARGETS_MAX;
+		else if (strcmp(f, "--agg-threads") == 0)
+			bad = parse_u32(v, &o->agg_threads) != 0 || o->agg_threads > 256;
+		else {
+			fprintf(stderr, "scatter-bench: unknown flag %s\n", f);
+			usage(stderr);
+			return 2;
+		}
+		if (bad) {
+			fprintf(stderr, "scatter-bench: bad value for %s: %s\n", f, v);
+			return 2;
+		}
+	}
+	if ((o->scenario == NULL) == (o->target == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* Pins the calling thread, and so every thread it creates later, to cpu. */
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		perror("scatter-bench: sched_setaffinity");
+}
+
+static void json_us(const char *key, double us)
+{
+	printf(",\"%s\":%.1f", key, us);
+}
+
+static void json_us_or_null(const char *key, double us, int known)
+{
+	if (known)
+		json_us(key, us);
+	else
+		printf(",\"%s\":null", key);
+}
+
+/* A JSON string body: the few characters JSON forbids raw are escaped, others kept. */
+static void json_str(const char *key, const char *s)
+{
+	printf(",\"%s\":\"", key);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static double q_us(const hist *h, double q)
+{
+	return (double)hist_quantile(h, q) / 1000.0;
+}
+
+/* The one JSON line of a run: r is the main load, fl the floor (NULL without one). */
+static void json_print(const char *name, const load_opts *lo, uint32_t shards, const load_result *r,
+                       const load_result *fl)
+{
+	uint32_t legs = r->legs;
+	int cpu_known = r->cpu_us >= 0 && r->done_in_window > 0;
+	double cpu_call = cpu_known ? (double)r->cpu_us / (double)r->done_in_window : 0;
+	int stat_known = r->cpu_stat_us >= 0 && r->done_in_window > 0;
+	int rss_known = r->rss_idle_kb >= 0 && r->rss_peak_kb >= 0;
+
+	printf("{\"scenario\":\"%s\"", name);
+	json_str("target", lo->target);
+	json_str("method", lo->method);
+	printf(",\"loop\":\"%s\",\"concurrency\":%" PRIu32 ",\"rate\":%.1f",
+	       lo->rate > 0 ? "open" : "closed", lo->rate > 0 ? 0 : lo->concurrency, lo->rate);
+	printf(",\"shards\":%" PRIu32 ",\"legs\":%" PRIu32, shards, legs);
+	printf(",\"warmup_s\":%.2f,\"window_s\":%.3f", lo->warmup_s, r->window_s);
+	printf(",\"calls\":%" PRIu64 ",\"qps\":%.1f", r->calls, r->qps);
+	json_us("p50_us", q_us(&r->lat, 0.50));
+	json_us("p90_us", q_us(&r->lat, 0.90));
+	json_us("p99_us", q_us(&r->lat, 0.99));
+	json_us("p999_us", q_us(&r->lat, 0.999));
+	json_us("max_us", (double)r->lat.max / 1000.0);
+	printf(",\"errors\":%" PRIu64 ",\"partial\":%" PRIu64, r->errors, r->partial);
+	if (lo->rate > 0)
+		printf(",\"late\":%" PRIu64 ",\"send_lag_max_us\":%" PRId64, r->late,
+		       r->lag_max_us);
+	json_us_or_null("agg_cpu_us_per_call", cpu_call, cpu_known);
+	json_us_or_null("agg_cpu_us_per_leg", legs > 0 ? cpu_call / legs : 0,
+	                cpu_known && legs > 0);
+	json_us_or_null("agg_cpu_stat_us_per_call",
+	                stat_known ? (double)r->cpu_stat_us / (double)r->done_in_window : 0,
+	                stat_known);
+	if (rss_known)
+		printf(",\"agg_rss_idle_kb\":%ld,\"agg_rss_peak_kb\":%ld", r->rss_idle_kb,
+		       r->rss_peak_kb);
+	else
+		printf(",\"agg_rss_idle_kb\":null,\"agg_rss_peak_kb\":null");
+	/* Closed loop only: there the calls in flight are known (the concurrency). */
+	json_us_or_null("agg_rss_kb_per_call_in_flight",
+	                rss_known && lo->rate == 0
+	                        ? (double)(r->rss_peak_kb - r->rss_idle_kb) / lo->concurrency
+	                        : 0,
+	                rss_known && lo->rate == 0);
+	json_us_or_null("gen_cpu_us_per_call",
+	                r->done_in_window > 0 ? (double)r->self_cpu_us / (double)r->done_in_window
+	                                      : 0,
+	                r->done_in_window > 0);
+	if (fl != NULL) {
+		json_us("floor_p50_us", q_us(&fl->lat, 0.50));
+		json_us("floor_p99_us", q_us(&fl->lat, 0.99));
+		printf(",\"floor_calls\":%" PRIu64 ",\"floor_errors\":%" PRIu64, fl->calls,
+		       fl->errors);
+		json_us("overhead_p50_us", q_us(&r->lat, 0.50) - q_us(&fl->lat, 0.50));
+		json_us("overhead_p99_us", q_us(&r->lat, 0.99) - q_us(&fl->lat, 0.99));
+	}
+	if (r->errors > 0) {
+		json_str("first_error", sg_status_name(r->first_error));
+		json_str("first_error_message", r->first_error_msg);
+	}
+	if (r->interrupted)
+		printf(",\"interrupted\":true");
+	printf("}\n");
+	fflush(stdout);
+}
+
+/* Starts the scenario's shards (CPU 0) and aggregator (CPU 1); fills the aggregator's address
+ * and pid, and the slowest shard's address. */
+static int start_servers(const bench_opts *o, const scenario *sc, char *agg_addr, size_t agg_len,
+                         pid_t *agg_pid, char *floor_addr, size_t floor_len)
+{
+	static char shard_list[PROCS_MAX * 32];
+	uint32_t slowest = 0;
+	int shard_cpu = o->pin ? 0 : -1, agg_cpu = o->pin ? 1 : -1;
+	char legs[16], threads[16];
+	size_t used = 0;
+	proc_info agg;
+
+	if (sc->n_shards + 1 > PROCS_MAX) {
+		fprintf(stderr, "scatter-bench: %s: too many processes\n", sc->name);
+		return -1;
+	}
+	shard_list[0] = '\0';
+	for (uint32_t i = 0; i < sc->n_shards; i++) {
+		uint32_t lat = sc->latency_ms[i % sc->n_latency];
+		char id[16], lat_s[16], pm[16], sm[16];
+		const char *bin = sc->leaf == SCENARIO_LEAF_STRAGGLER ? o->leaf_bin : o->shard_bin;
+		char *argv[] = {(char *)bin,
+		                "--shard-id",
+		                id,
+		                "--listen",
+		                "127.0.0.1:0",
+		                "--latency-ms",
+		                lat_s,
+		                "--threads",
+		                "1",
+		                sc->leaf == SCENARIO_LEAF_STRAGGLER ? "--straggle-permille" : NULL,
+		                pm,
+		                "--straggle-ms",
+		                sm,
+		                NULL};
+		proc_info p;
+
+		snprintf(id, sizeof(id), "%" PRIu32, i);
+		snprintf(lat_s, sizeof(lat_s), "%" PRIu32, lat);
+		snprintf(pm, sizeof(pm), "%" PRIu32, sc->straggle_permille);
+		snprintf(sm, sizeof(sm), "%" PRIu32, sc->straggle_ms);
+		if (procs_start(argv, shard_cpu, BENCH_START_TIMEOUT_MS, &p) != 0)
+			return -1;
+		used += (size_t)snprintf(shard_list + used, sizeof(shard_list) - used, "%s%s",
+		                         i > 0 ? "," : "", p.addr);
+		if (i == 0 || lat > slowest) {
+			slowest = lat;
+			snprintf(floor_addr, floor_len, "%s", p.addr);
+		}
+	}
+	snprintf(legs, sizeof(legs), "%" PRIu32,
+	         o->legs > 0    ? o->legs
+	         : sc->legs > 0 ? sc->legs
+	                        : sc->n_shards);
+	snprintf(threads, sizeof(threads), "%" PRIu32, o->agg_threads);
+	{
+		int bench_agg = sc->agg == SCENARIO_AGG_BENCH;
+		char *argv[] = {bench_agg ? (char *)o->bench_agg_bin : (char *)o->agg_bin,
+		                "--shards",
+		                shard_list,
+		                "--listen",
+		                "127.0.0.1:0",
+		                "--threads",
+		                threads,
+		                bench_agg ? "--legs" : NULL,
+		                legs,
+		                NULL};
+
+		if (procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg) != 0)
+			return -1;
+	}
+	snprintf(agg_addr, agg_len, "%s", agg.addr);
+	*agg_pid = agg.pid;
+	return 0;
+}
+
+static int run_scenario(bench_opts *o, const scenario *sc)
+{
+	char agg_addr[64], floor_addr[64];
+	load_opts lo = o->load, fo;
+	load_result *r = calloc(1, sizeof(*r)), *fl = calloc(1, sizeof(*fl));
+	pid_t agg_pid = 0;
+	int rv = 1;
+
+	if (r == NULL || fl == NULL)
+		goto out;
+	/* The servers' info lines would bury the JSON; warnings and errors still show. */
+	setenv("SCATTER_LOG", "warn", 0);
+	if (!o->concurrency_set && !o->rate_set) {
+		lo.concurrency = sc->concurrency;
+		lo.rate = sc->rate;
+	}
+	if (start_servers(o, sc, agg_addr, sizeof(agg_addr), &agg_pid, floor_addr,
+	                  sizeof(floor_addr)) != 0)
+		goto out;
+	grpc_init();
+	if (sc->floor) {
+		/* The floor: the slowest shard alone under the same load. */
+		fo = lo;
+		fo.target = floor_addr;
+		fo.method = "/search.Shard/Search";
+		fo.cpu_pid = 0;
+		if (load_run(&fo, fl) != 0)
+			goto shutdown;
+	}
+	lo.target = agg_addr;
+	lo.method = o->method;
+	lo.cpu_pid = agg_pid;
+	if (!bench_stop && load_run(&lo, r) == 0) {
+		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? fl : NULL);
+		rv = r->interrupted ? 130 : 0;
+	}
+shutdown:
+	grpc_shutdown();
+out:
+	if (procs_stop_all(BENCH_STOP_TIMEOUT_MS) != 0)
+		fprintf(stderr, "scatter-bench: a server did not stop cleanly\n");
+	free(r);
+	free(fl);
+	return bench_stop ? 130 : rv;
+}
+
+static int run_target(bench_opts *o)
+{
+	load_result *r = calloc(1, sizeof(*r));
+	load_opts lo = o->load;
+	int rv = 1;
+
+	if (r == NULL)
+		return 1;
+	lo.target = o->target;
+	lo.method = o->method;
+	lo.cpu_pid = o->pid;
+	if (lo.rate == 0 && lo.concurrency == 0)
+		lo.concurrency = 8;
+	grpc_init();
+	if (load_run(&lo, r) == 0) {
+		json_print(o->label != NULL ? o->label : "target", &lo, 0, r, NULL);
+		rv = r->interrupted ? 130 : 0;
+	}
+	grpc_shutdown();
+	free(r);
+	return rv;
+}
+
+int main(int argc, char **argv)
+{
+	bench_opts o = {
+	        .method = "/search.Search/Query",
+	        .load = {.query = "bench",
+	                 .k = 10,
+	                 .max_in_flight = 4096,
+	                 .warmup_s = 0.5,
+	                 .duration_s = 1.5,
+	                 .deadline_ms = 5000,
+	                 .stop = &bench_stop},
+	        .agg_threads = 1,
+	        .pin = 1,
+	        .shard_bin = BENCH_SHARD_BIN,
+	        .agg_bin = BENCH_AGG_BIN,
+	        .bench_agg_bin = BENCH_BENCH_AGG_BIN,
+	        .leaf_bin = BENCH_LEAF_BIN,
+	};
+	struct sigaction sa;
+	const scenario *sc = NULL;
+	int done = 0, rv;
+
+	if ((rv = parse_args(argc, argv, &o, &done)) != 0 || done)
+		return rv;
+	if (o.scenario != NULL && (sc = scenario_find(o.scenario)) == NULL) {
+		fprintf(stderr, "scatter-bench: no scenario %s (see --list)\n", o.scenario);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(bench_cleanup);
+	if (sc == NULL)
+		return run_target(&o);
+	if (o.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "scatter-bench: one core: not pinning\n");
+		o.pin = 0;
+	}
+	if (o.pin)
+		pin_self(0);
+	return run_scenario(&o, sc);
+}
