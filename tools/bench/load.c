@@ -42,6 +42,7 @@ typedef struct slot {
 	grpc_status_code status;
 	grpc_slice details;
 	int64_t sched_ns; /* latency is measured from here */
+	int64_t start_ns; /* when it was actually sent */
 	int busy;
 } slot;
 
@@ -172,6 +173,7 @@ static int slot_start(load *l, slot *s, int64_t sched_ns)
 
 	memset(s, 0, sizeof(*s));
 	s->sched_ns = sched_ns;
+	s->start_ns = now_ns();
 	s->status = GRPC_STATUS_UNKNOWN;
 	s->details = grpc_empty_slice();
 	grpc_metadata_array_init(&s->initial_md);
@@ -206,28 +208,58 @@ static int slot_start(load *l, slot *s, int64_t sched_ns)
 	return 0;
 }
 
-/* Whether an OK answer is partial: the scatter-legs trailer says a leg failed, or the body's
- * shards_failed does. Notes the legs per call. */
-static int slot_partial(load *l, const slot *s)
+/* The latency_us of a `scatter-leg` trailer value (len bytes at v), or -1. */
+static int64_t leg_latency_us(const char *v, size_t len)
 {
+	char value[512];
+	sg_leg_outcome o;
+
+	if (len >= sizeof(value))
+		return -1;
+	memcpy(value, v, len);
+	value[len] = '\0';
+	return sg_leg_outcome_parse(value, &o) == SG_OK ? o.latency_us : -1;
+}
+
+/* Reads an OK answer: returns whether it is partial (the scatter-legs trailer says a leg
+ * failed, or the body's shards_failed does) and notes the legs per call. With measured set,
+ * also records the slowest leg's latency as the aggregator saw it, and the rest of the call's
+ * own latency (from its actual start): what the aggregator and the two hops to it added. */
+static int slot_inspect(load *l, const slot *s, int64_t done_ns, int measured)
+{
+	int64_t slowest = -1;
 	int partial = 0;
 
 	for (size_t i = 0; i < s->trailing_md.count; i++) {
 		const grpc_metadata *md = &s->trailing_md.metadata[i];
-		char value[128];
+		const char *v = (const char *)GRPC_SLICE_START_PTR(md->value);
 		size_t len = GRPC_SLICE_LENGTH(md->value);
+		char value[128];
 		sg_legs_summary sum;
 
+		if (measured && grpc_slice_str_cmp(md->key, SG_TRAILER_LEG) == 0) {
+			int64_t us = leg_latency_us(v, len);
+
+			if (us > slowest)
+				slowest = us;
+			continue;
+		}
 		if (grpc_slice_str_cmp(md->key, SG_TRAILER_SUMMARY) != 0)
 			continue;
 		if (len >= sizeof(value))
 			len = sizeof(value) - 1;
-		memcpy(value, GRPC_SLICE_START_PTR(md->value), len);
+		memcpy(value, v, len);
 		value[len] = '\0';
 		if (sg_legs_summary_parse(value, &sum) == SG_OK) {
 			l->r->legs = sum.total;
 			partial |= sum.failed > 0;
 		}
+	}
+	if (slowest >= 0) {
+		int64_t beyond = done_ns - s->start_ns - slowest * 1000;
+
+		hist_record(&l->r->slowest_leg, (uint64_t)slowest * 1000);
+		hist_record(&l->r->beyond_leg, beyond > 0 ? (uint64_t)beyond : 0);
 	}
 	if (s->recv != NULL) {
 		grpc_byte_buffer_reader rd;
@@ -265,7 +297,7 @@ static void slot_finish(load *l, slot *s, int64_t done_ns, int measured)
 				memcpy(r->first_error_msg, GRPC_SLICE_START_PTR(s->details), len);
 				r->first_error_msg[len] = '\0';
 			}
-		} else if (slot_partial(l, s)) {
+		} else if (slot_inspect(l, s, done_ns, 1)) {
 			r->partial++;
 		}
 	}
@@ -306,7 +338,7 @@ static int load_probe(load *l)
 		slot_finish(l, s, now_ns(), 0);
 		return -1;
 	}
-	(void)slot_partial(l, s); /* learns the legs per call */
+	(void)slot_inspect(l, s, now_ns(), 0); /* learns the legs per call */
 	slot_finish(l, s, now_ns(), 0);
 	return 0;
 }
@@ -486,6 +518,8 @@ int load_run(const load_opts *o, load_result *r)
 
 	memset(r, 0, sizeof(*r));
 	hist_init(&r->lat);
+	hist_init(&r->slowest_leg);
+	hist_init(&r->beyond_leg);
 	r->cpu_us = -1;
 	r->cpu_stat_us = -1;
 	r->rss_idle_kb = -1;

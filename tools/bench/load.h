@@ -42,9 +42,14 @@ typedef struct load_opts {
 } load_opts;
 
 typedef struct load_result {
-	hist lat;        /* calls scheduled (or started) inside the window, whatever their status */
-	uint64_t calls;  /* = lat.count */
-	uint64_t errors; /* status != OK */
+	hist lat; /* calls scheduled (or started) inside the window, whatever their status */
+	/* OK calls of the window with per-leg trailers: the slowest leg's latency as the
+	 * aggregator measured it, and the call's latency beyond it (from its actual send): the
+	 * aggregator's own time plus the client <-> aggregator hops. */
+	hist slowest_leg;
+	hist beyond_leg;
+	uint64_t calls;          /* lat.count + calls that could not be sent */
+	uint64_t errors;         /* status != OK */
 	uint64_t partial;        /* OK, but a leg failed (scatter-legs trailer or shards_failed) */
 	uint64_t late;           /* open loop: calls sent over 1 ms after their scheduled time */
 	int64_t lag_max_us;      /* open loop: the largest delay of a send behind its schedule */

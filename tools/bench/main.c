@@ -276,6 +276,12 @@ static void json_print(const char *name, const load_opts *lo, uint32_t shards, c
 	json_us("p99_us", q_us(&r->lat, 0.99));
 	json_us("p999_us", q_us(&r->lat, 0.999));
 	json_us("max_us", (double)r->lat.max / 1000.0);
+	if (r->slowest_leg.count > 0) {
+		json_us("slowest_leg_p50_us", q_us(&r->slowest_leg, 0.50));
+		json_us("slowest_leg_p99_us", q_us(&r->slowest_leg, 0.99));
+		json_us("beyond_slowest_leg_p50_us", q_us(&r->beyond_leg, 0.50));
+		json_us("beyond_slowest_leg_p99_us", q_us(&r->beyond_leg, 0.99));
+	}
 	printf(",\"errors\":%" PRIu64 ",\"partial\":%" PRIu64, r->errors, r->partial);
 	if (lo->rate > 0)
 		printf(",\"late\":%" PRIu64 ",\"send_lag_max_us\":%" PRId64, r->late,

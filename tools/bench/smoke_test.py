@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Smoke test of scatter-bench (ctest label `bench`): one tiny scenario runs end to end.
+
+Checks that the run exits 0, prints exactly one JSON line that parses, with the fields the
+README documents, no errors, and that it left no server behind. Asserts nothing about timing:
+the machine may be busy with other builds.
+
+    smoke_test.py BENCH [--scenario cpu10] [--duration-s 0.3]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+FIELDS = ["scenario", "qps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors",
+          "partial", "calls", "agg_cpu_us_per_call", "legs"]
+
+
+def children_of(pid):
+    """Pids whose parent is pid (from /proc), to prove the bench reaped its servers."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out.append(int(d))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bench")
+    ap.add_argument("--scenario", default="cpu10")
+    ap.add_argument("--duration-s", default="0.3")
+    a = ap.parse_args()
+    cmd = [a.bench, "--scenario", a.scenario, "--warmup-s", "0.1",
+           "--duration-s", a.duration_s]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=60)
+    sys.stderr.write(p.stderr)
+    print(p.stdout, end="")
+    if p.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}")
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    if len(lines) != 1:
+        sys.exit(f"FAIL: expected one JSON line, got {len(lines)}")
+    r = json.loads(lines[0])
+    missing = [f for f in FIELDS if f not in r]
+    if missing:
+        sys.exit(f"FAIL: fields missing: {missing}")
+    if r["scenario"] != a.scenario:
+        sys.exit(f"FAIL: scenario {r['scenario']!r}")
+    if r["errors"] != 0:
+        sys.exit(f"FAIL: {r['errors']} errors: {r.get('first_error_message')}")
+    if r["calls"] <= 0:
+        sys.exit("FAIL: no calls measured")
+    left = children_of(os.getpid())
+    if left:
+        sys.exit(f"FAIL: processes left behind: {left}")
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
