@@ -33,11 +33,12 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--threads") == 0)
 			threads = atoi(argv[i + 1]);
 	}
-	for (char *t = shards ? strtok(shards, ",") : NULL; t && n < MAX_SHARDS; t = strtok(NULL, ","))
+	for (char *t = shards ? strtok(shards, ",") : NULL; t && n < MAX_SHARDS;
+	     t = strtok(NULL, ","))
 		targets[n++] = t;
 	if (n == 0 || argc % 2 == 0) {
 		fprintf(stderr, "usage: search-aggregator --shards HOST:PORT[,HOST:PORT...]"
-				" [--listen HOST:PORT] [--threads T]\n");
+		                " [--listen HOST:PORT] [--threads T]\n");
 		return 2;
 	}
 
@@ -50,7 +51,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *colon = strrchr(listen, ':'); /* the readiness line: host as given, real port */
-	printf("listening on %.*s:%d\n", colon ? (int)(colon - listen) : 0, listen, sg_server_port(s));
+	printf("listening on %.*s:%d\n", colon ? (int)(colon - listen) : 0, listen,
+	       sg_server_port(s));
 	fflush(stdout);
 	sg_server_wait_signal(s);
 	sg_server_shutdown(s, 1000); /* calls in flight get a second to finish */

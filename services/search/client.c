@@ -58,8 +58,8 @@ static void print_hits(const Search__SearchResponse *r, int lines)
 			printf("%zu %s %.6f %u %s\n", i + 1, h->doc_id, h->score, h->shard,
 			       h->title);
 		else
-			printf("%4zu  %-12s %.6f  %5u  %s\n", i + 1, h->doc_id, h->score,
-			       h->shard, h->title);
+			printf("%4zu  %-12s %.6f  %5u  %s\n", i + 1, h->doc_id, h->score, h->shard,
+			       h->title);
 	}
 }
 
@@ -96,7 +96,7 @@ static void print_legs(const sg_call_result *res)
 /* One call to target: Search.Query, or Shard.Search when direct. Prints what the format asks
  * for; stores the call's wall time in *elapsed_ms. Returns 0 when the status was OK. */
 static int run_query(const client_opts *o, const char *target, int direct, int quiet,
-		     double *elapsed_ms)
+                     double *elapsed_ms)
 {
 	Search__SearchRequest req = SEARCH__SEARCH_REQUEST__INIT;
 	Search__SearchResponse *resp = NULL;
@@ -127,10 +127,11 @@ static int run_query(const client_opts *o, const char *target, int direct, int q
 		}
 	} else if (rv != SG_OK) {
 		fprintf(o->lines ? stderr : stdout, "status %s: %s (%s)\n",
-			sg_status_name(res.status), res.message ? res.message : "",
-			sg_strerror(rv));
+		        sg_status_name(res.status), res.message ? res.message : "",
+		        sg_strerror(rv));
 	}
-	if (!direct && !quiet && !o->lines) {
+	/* A call that never reached the aggregator has no legs to show. */
+	if (!direct && !quiet && !o->lines && (rv == SG_OK || res.n_trailers > 0)) {
 		printf("\n");
 		print_legs(&res);
 	}
@@ -169,7 +170,7 @@ static int run_compare(const client_opts *o, double scatter_ms)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: search-client --target HOST:PORT [--query Q] [--k K] [--timeout-ms T]"
-		   " [--direct] [--format=table|lines] [--compare HOST:PORT,...]\n");
+	           " [--direct] [--format=table|lines] [--compare HOST:PORT,...]\n");
 }
 
 int main(int argc, char **argv)
@@ -213,8 +214,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!o.lines)
-		printf("%s \"%s\" k=%u on %s\n\n", o.direct ? "search.Shard/Search" : "search.Search/Query",
-		       o.query, o.k, o.target);
+		printf("%s \"%s\" k=%u on %s\n\n",
+		       o.direct ? "search.Shard/Search" : "search.Search/Query", o.query, o.k,
+		       o.target);
 	rc = run_query(&o, o.target, o.direct, 0, &ms);
 	if (o.compare != NULL && run_compare(&o, ms) != 0)
 		rc = -1;

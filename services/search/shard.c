@@ -21,7 +21,7 @@
 #include "flags.h"
 
 #define SHARD_DEFAULT_K 10
-#define SHARD_MAX_HITS	100000
+#define SHARD_MAX_HITS  100000
 
 typedef struct shard_cfg {
 	uint32_t id;
@@ -108,7 +108,7 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
-		   " [--hits H] [--threads T]\n");
+	           " [--hits H] [--threads T]\n");
 }
 
 int main(int argc, char **argv)

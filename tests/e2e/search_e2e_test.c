@@ -23,10 +23,10 @@
 #include "proc.h"
 #include "search.scatter.h"
 
-#define MAX_SHARDS	  8
-#define READY_TIMEOUT_MS  15000 /* process start under ASan on a busy 2-core machine */
-#define STOP_TIMEOUT_MS	  10000
-#define CALL_TIMEOUT_MS	  5000
+#define MAX_SHARDS         8
+#define READY_TIMEOUT_MS   15000 /* process start under ASan on a busy 2-core machine */
+#define STOP_TIMEOUT_MS    10000
+#define CALL_TIMEOUT_MS    5000
 #define METHOD_DEADLINE_MS 1000 /* search.proto: Search.Query deadline_ms */
 
 static const char *shard_bin;
@@ -136,7 +136,7 @@ static int cluster_teardown(void **state)
 
 /* Search.Query on the aggregator; the caller frees *resp (if set) and finalises *res. */
 static sg_err query(cluster *c, const char *q, uint32_t k, uint32_t timeout_ms,
-		    Search__SearchResponse **resp, sg_call_result *res)
+                    Search__SearchResponse **resp, sg_call_result *res)
 {
 	Search__SearchRequest req = SEARCH__SEARCH_REQUEST__INIT;
 
@@ -149,7 +149,7 @@ static sg_err query(cluster *c, const char *q, uint32_t k, uint32_t timeout_ms,
 
 /* Asserts the scatter-legs trailer says total/ok/failed. */
 static void assert_legs_summary(const sg_call_result *res, uint32_t total, uint32_t ok,
-				uint32_t failed)
+                                uint32_t failed)
 {
 	const char *v = sg_call_result_trailer(res, SG_TRAILER_SUMMARY);
 	sg_legs_summary s;
@@ -249,9 +249,9 @@ static void test_top_k_across_shards(void **state)
 		sg_client *sc;
 
 		assert_int_equal(sg_client_open(c->shards[i].addr, &sc), SG_OK);
-		assert_int_equal(search__shard__search_call(sc, &req, CALL_TIMEOUT_MS, &direct[i],
-							    NULL),
-				 SG_OK);
+		assert_int_equal(
+		        search__shard__search_call(sc, &req, CALL_TIMEOUT_MS, &direct[i], NULL),
+		        SG_OK);
 		sg_client_close(sc);
 		assert_int_equal(direct[i]->n_hits, 10);
 		for (size_t j = 0; j < direct[i]->n_hits; j++) {
@@ -320,8 +320,8 @@ static void test_malformed_request(void **state)
 	sg_call_result res = {0};
 
 	assert_int_equal(sg_client_call_bytes(c->client, "/search.Search/Query", garbage,
-					      sizeof(garbage), CALL_TIMEOUT_MS, NULL, NULL, &res),
-			 SG_EGRPC);
+	                                      sizeof(garbage), CALL_TIMEOUT_MS, NULL, NULL, &res),
+	                 SG_EGRPC);
 	assert_int_equal(res.status, GRPC_STATUS_INVALID_ARGUMENT);
 	sg_call_result_fini(&res);
 
@@ -375,8 +375,8 @@ static void test_slow_shard_deadline(void **state)
 
 	assert_int_equal(query(c, "slow", 10, CALL_TIMEOUT_MS, &r, &res), SG_OK);
 	elapsed = now_ms() - t0;
-	print_message("answer after %.0f ms (method deadline %d ms, slow shard 3000 ms)\n",
-		      elapsed, METHOD_DEADLINE_MS);
+	print_message("answer after %.0f ms (method deadline %d ms, slow shard 3000 ms)\n", elapsed,
+	              METHOD_DEADLINE_MS);
 	assert_true(elapsed >= METHOD_DEADLINE_MS - 50);
 	assert_true(elapsed < 2000);
 	assert_int_equal(res.status, GRPC_STATUS_OK);
@@ -386,7 +386,7 @@ static void test_slow_shard_deadline(void **state)
 	assert_int_equal(r->shards_failed, 1);
 	assert_legs_summary(&res, 4, 3, 1);
 	assert_int_equal(leg_outcome(&res, 3, c->shards[3].addr).status,
-			 GRPC_STATUS_DEADLINE_EXCEEDED);
+	                 GRPC_STATUS_DEADLINE_EXCEEDED);
 	search__search_response__free_unpacked(r, NULL);
 	sg_call_result_fini(&res);
 }
@@ -408,7 +408,7 @@ static void test_client_deadline_propagates(void **state)
 	assert_true(elapsed < 900);
 	assert_int_equal(r->shards_ok, 3);
 	assert_int_equal(leg_outcome(&res, 3, c->shards[3].addr).status,
-			 GRPC_STATUS_DEADLINE_EXCEEDED);
+	                 GRPC_STATUS_DEADLINE_EXCEEDED);
 	search__search_response__free_unpacked(r, NULL);
 	sg_call_result_fini(&res);
 }
@@ -438,20 +438,20 @@ static void test_all_shards_down(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest healthy_tests[] = {
-		cmocka_unit_test(test_top_k_across_shards),
-		cmocka_unit_test(test_k_from_request),
-		cmocka_unit_test(test_malformed_request),
+	        cmocka_unit_test(test_top_k_across_shards),
+	        cmocka_unit_test(test_k_from_request),
+	        cmocka_unit_test(test_malformed_request),
 	};
 	const struct CMUnitTest fault_tests[] = {
-		cmocka_unit_test_prestate_setup_teardown(test_killed_shard, cluster_setup,
-							 cluster_teardown, (void *)&four_fast),
-		cmocka_unit_test_prestate_setup_teardown(test_slow_shard_deadline, cluster_setup,
-							 cluster_teardown, (void *)&one_slow),
-		cmocka_unit_test_prestate_setup_teardown(test_client_deadline_propagates,
-							 cluster_setup, cluster_teardown,
-							 (void *)&one_slow),
-		cmocka_unit_test_prestate_setup_teardown(test_all_shards_down, cluster_setup,
-							 cluster_teardown, (void *)&four_fast),
+	        cmocka_unit_test_prestate_setup_teardown(test_killed_shard, cluster_setup,
+	                                                 cluster_teardown, (void *)&four_fast),
+	        cmocka_unit_test_prestate_setup_teardown(test_slow_shard_deadline, cluster_setup,
+	                                                 cluster_teardown, (void *)&one_slow),
+	        cmocka_unit_test_prestate_setup_teardown(test_client_deadline_propagates,
+	                                                 cluster_setup, cluster_teardown,
+	                                                 (void *)&one_slow),
+	        cmocka_unit_test_prestate_setup_teardown(test_all_shards_down, cluster_setup,
+	                                                 cluster_teardown, (void *)&four_fast),
 	};
 	int failed = 0;
 
@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 	shard_bin = argv[1];
 	aggregator_bin = argv[2];
 	failed += cmocka_run_group_tests_name("healthy cluster", healthy_tests, healthy_setup,
-					      cluster_teardown);
+	                                      cluster_teardown);
 	failed += cmocka_run_group_tests_name("faults", fault_tests, NULL, NULL);
 	return failed;
 }

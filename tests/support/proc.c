@@ -68,7 +68,7 @@ static int proc_read_ready(proc *p, int timeout_ms)
 
 		if (left <= 0) {
 			fprintf(stderr, "proc: %s: no readiness line within %d ms\n", p->name,
-				timeout_ms);
+			        timeout_ms);
 			return -1;
 		}
 		r = poll(&pfd, 1, (int)left);
@@ -95,7 +95,7 @@ static int proc_read_ready(proc *p, int timeout_ms)
 				if (colon == NULL || strlen(addr) >= sizeof(p->addr) ||
 				    (p->port = atoi(colon + 1)) <= 0) {
 					fprintf(stderr, "proc: %s: bad readiness line: %s\n",
-						p->name, buf);
+					        p->name, buf);
 					return -1;
 				}
 				strcpy(p->addr, addr);
@@ -213,7 +213,7 @@ int proc_stop(proc *p, int timeout_ms)
 	if ((st = proc_wait(p, timeout_ms)) != -1)
 		return st;
 	fprintf(stderr, "proc: %s (pid %d) did not stop within %d ms of SIGTERM; killing it\n",
-		p->name, (int)p->pid, timeout_ms);
+	        p->name, (int)p->pid, timeout_ms);
 	return proc_kill(p);
 }
 

@@ -16,11 +16,11 @@ extern "C" {
 #endif
 
 typedef struct proc {
-	pid_t pid;	/* 0 when not running */
-	int out_fd;	/* read end of the child's stdout, -1 when closed */
-	int port;	/* from the readiness line */
-	char addr[64];	/* "HOST:PORT" from the readiness line */
-	char name[64];	/* for messages: the binary's base name */
+	pid_t pid;     /* 0 when not running */
+	int out_fd;    /* read end of the child's stdout, -1 when closed */
+	int port;      /* from the readiness line */
+	char addr[64]; /* "HOST:PORT" from the readiness line */
+	char name[64]; /* for messages: the binary's base name */
 } proc;
 
 /* Starts argv[0] (a path) with argv, stdout piped to the caller and stderr inherited, and
