@@ -185,7 +185,7 @@ const sg_method_desc acme__inventory__v1__inventory_hub__stalest__fanout = {
 	.group = "warehouses",
 	.backend_path = "/acme.inventory.v1.Warehouse/Stock",
 	.deadline_ms = 1000,
-	.margin_ms = 5,
+	.margin_ms = 20,
 	.gather = {.kind = SG_GATHER_ALL},
 	.merge = {
 		.kind = SG_MERGE_TOP_K,
@@ -207,7 +207,7 @@ const sg_method_desc acme__inventory__v1__inventory_hub__any_stock__fanout = {
 	.group = "warehouses",
 	.backend_path = "/acme.inventory.v1.Warehouse/Stock",
 	.deadline_ms = 1000,
-	.margin_ms = 5,
+	.margin_ms = 20,
 	.gather = {.kind = SG_GATHER_ALL},
 	.merge = {.kind = SG_MERGE_NONE},
 	.partial = {

@@ -60,7 +60,7 @@ const sg_method_desc search__search__query__fanout = {
 	.group = "shards",
 	.backend_path = "/search.Shard/Search",
 	.deadline_ms = 1000,
-	.margin_ms = 5,
+	.margin_ms = 20,
 	.gather = {.kind = SG_GATHER_ALL},
 	.merge = {
 		.kind = SG_MERGE_TOP_K,
