@@ -34,7 +34,7 @@ static void test_search_query_table(void **state)
 	assert_ptr_equal(m->request, &search__search_request__descriptor);
 	assert_ptr_equal(m->response, &search__search_response__descriptor);
 	assert_int_equal(m->deadline_ms, 1000);
-	assert_int_equal(m->margin_ms, 5);
+	assert_int_equal(m->margin_ms, 20) /* options.proto default */;
 	assert_int_equal(m->gather.kind, SG_GATHER_ALL);
 	assert_int_equal(m->merge.kind, SG_MERGE_TOP_K);
 	assert_int_equal(m->merge.n_fields, 1);
