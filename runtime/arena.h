@@ -17,8 +17,8 @@ typedef struct sg__arena_chunk sg__arena_chunk;
 /* Embedded in its owner (init/fini); not thread-safe: one call, one thread. */
 typedef struct sg__arena {
 	sg__arena_chunk *head; /* newest chunk first; the last one is the first chunk */
-	char *cur;	       /* next free byte in head */
-	size_t left;	       /* bytes free in head */
+	char *cur;             /* next free byte in head */
+	size_t left;           /* bytes free in head */
 	size_t first_size;     /* payload size of the first chunk, kept across resets */
 	ProtobufCAllocator pb; /* adapter handed to protobuf-c; allocator_data = the arena */
 } sg__arena;

@@ -15,7 +15,7 @@ static int64_t sat_add(int64_t a, int64_t b)
 }
 
 int64_t sg__leg_deadline(int64_t now_ns, uint32_t method_ms, int64_t incoming_ns,
-			 uint32_t margin_ms)
+                         uint32_t margin_ms)
 {
 	int64_t own = sat_add(now_ns, (int64_t)method_ms * NS_PER_MS);
 	if (incoming_ns == SG_NO_DEADLINE)

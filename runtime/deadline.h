@@ -14,7 +14,7 @@
 /* The deadline of each leg: min(now + method_ms, incoming - margin_ms). Saturates instead of
  * overflowing. A result <= now means there is no time left for any leg. */
 int64_t sg__leg_deadline(int64_t now_ns, uint32_t method_ms, int64_t incoming_ns,
-			 uint32_t margin_ms);
+                         uint32_t margin_ms);
 
 /* Monotonic now, in nanoseconds. */
 int64_t sg__now_ns(void);

@@ -10,8 +10,8 @@ static bool gather_all_done(const sg_gather_desc *g, const sg__gather_state *st)
 }
 
 static const sg__gather_ops gather_all = {
-	.name = "all",
-	.done = gather_all_done,
+        .name = "all",
+        .done = gather_all_done,
 };
 
 const sg__gather_ops *sg__gather_ops_for(sg_gather_kind kind)

@@ -12,9 +12,9 @@
 
 /* What the call knows after each leg completes. */
 typedef struct sg__gather_state {
-	uint32_t total;	  /* legs started */
-	uint32_t ok;	  /* legs that answered OK and decoded */
-	uint32_t failed;  /* legs that ended any other way */
+	uint32_t total;  /* legs started */
+	uint32_t ok;     /* legs that answered OK and decoded */
+	uint32_t failed; /* legs that ended any other way */
 } sg__gather_state;
 
 typedef struct sg__gather_ops {

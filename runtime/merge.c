@@ -147,8 +147,8 @@ static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor
 }
 
 /* Writes the reason for a table that does not fit and returns SG_ECONFIG. */
-__attribute__((format(printf, 3, 4))) static sg_err why_fail(char *why, size_t len,
-							     const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static sg_err why_fail(char *why, size_t len, const char *fmt,
+                                                             ...)
 {
 	if (why != NULL && len > 0) {
 		va_list ap;
@@ -159,9 +159,8 @@ __attribute__((format(printf, 3, 4))) static sg_err why_fail(char *why, size_t l
 	return SG_ECONFIG;
 }
 
-static sg_err plan_count_field(const ProtobufCMessageDescriptor *resp, uint32_t n,
-			       const char *what, const ProtobufCFieldDescriptor **out, char *why,
-			       size_t len)
+static sg_err plan_count_field(const ProtobufCMessageDescriptor *resp, uint32_t n, const char *what,
+                               const ProtobufCFieldDescriptor **out, char *why, size_t len)
 {
 	*out = NULL;
 	if (n == 0)
@@ -169,10 +168,10 @@ static sg_err plan_count_field(const ProtobufCMessageDescriptor *resp, uint32_t 
 	const ProtobufCFieldDescriptor *f = field_of(resp, n);
 	if (f == NULL)
 		return why_fail(why, len, "partial.%s: %s has no field %u", what, resp->name,
-				(unsigned)n);
+		                (unsigned)n);
 	if (f->label == PROTOBUF_C_LABEL_REPEATED || !type_is_integer(f->type))
 		return why_fail(why, len, "partial.%s: field %s of %s is not an integer scalar",
-				what, f->name, resp->name);
+		                what, f->name, resp->name);
 	*out = f;
 	return SG_OK;
 }
@@ -182,15 +181,15 @@ static sg_err plan_concat(sg__merge_plan *p, const sg_method_desc *m, char *why,
 	if (m->merge.n_fields == 0 || m->merge.n_fields > SG_MERGE_MAX_FIELDS ||
 	    m->merge.fields == NULL)
 		return why_fail(why, len, "concat: between 1 and %d fields are needed, not %zu",
-				SG_MERGE_MAX_FIELDS, m->merge.n_fields);
+		                SG_MERGE_MAX_FIELDS, m->merge.n_fields);
 	for (size_t i = 0; i < m->merge.n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = field_of(m->response, m->merge.fields[i]);
 		if (f == NULL)
 			return why_fail(why, len, "concat: %s has no field %u", m->response->name,
-					(unsigned)m->merge.fields[i]);
+			                (unsigned)m->merge.fields[i]);
 		if (f->label != PROTOBUF_C_LABEL_REPEATED)
 			return why_fail(why, len, "concat: field %s of %s is not repeated", f->name,
-					m->response->name);
+			                m->response->name);
 		p->fields[p->n_fields++] = f;
 	}
 	return SG_OK;
@@ -200,24 +199,25 @@ static sg_err plan_top_k(sg__merge_plan *p, const sg_method_desc *m, char *why, 
 {
 	if (m->merge.n_fields != 1 || m->merge.fields == NULL)
 		return why_fail(why, len, "top_k: exactly one field is needed, not %zu",
-				m->merge.n_fields);
+		                m->merge.n_fields);
 	const ProtobufCFieldDescriptor *f = field_of(m->response, m->merge.fields[0]);
-	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
+	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED ||
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
 		return why_fail(why, len, "top_k: field %u of %s is not a repeated message field",
-				(unsigned)m->merge.fields[0], m->response->name);
+		                (unsigned)m->merge.fields[0], m->response->name);
 	p->fields[p->n_fields++] = f;
 	const ProtobufCMessageDescriptor *elem = f->descriptor;
 	p->score = field_of(elem, m->merge.score_field);
 	if (p->score == NULL || p->score->label == PROTOBUF_C_LABEL_REPEATED ||
 	    !type_is_number(p->score->type))
 		return why_fail(why, len, "top_k: field %u of %s is not a numeric scalar",
-				(unsigned)m->merge.score_field, elem->name);
+		                (unsigned)m->merge.score_field, elem->name);
 	if (m->merge.limit_field != 0) {
 		p->limit_field = field_of(m->request, m->merge.limit_field);
 		if (p->limit_field == NULL || p->limit_field->label == PROTOBUF_C_LABEL_REPEATED ||
 		    !type_is_integer(p->limit_field->type))
 			return why_fail(why, len, "top_k: field %u of %s is not an integer scalar",
-					(unsigned)m->merge.limit_field, m->request->name);
+			                (unsigned)m->merge.limit_field, m->request->name);
 	} else if (m->merge.limit == 0) {
 		return why_fail(why, len, "top_k: neither a limit nor a limit field");
 	}
@@ -232,11 +232,11 @@ sg_err sg__merge_plan_init(sg__merge_plan *p, const sg_method_desc *m, char *why
 	p->method = m;
 	sg_err rv;
 	if ((rv = plan_count_field(m->response, m->partial.total_field, "total_field",
-				   &p->total_field, why, why_len)) != SG_OK ||
+	                           &p->total_field, why, why_len)) != SG_OK ||
 	    (rv = plan_count_field(m->response, m->partial.ok_field, "ok_field", &p->ok_field, why,
-				   why_len)) != SG_OK ||
+	                           why_len)) != SG_OK ||
 	    (rv = plan_count_field(m->response, m->partial.failed_field, "failed_field",
-				   &p->failed_field, why, why_len)) != SG_OK)
+	                           &p->failed_field, why, why_len)) != SG_OK)
 		return rv;
 	switch (m->merge.kind) {
 	case SG_MERGE_NONE:
@@ -262,7 +262,7 @@ static void **array_of(void *msg, const ProtobufCFieldDescriptor *f)
 }
 
 static sg_err run_concat(const sg__merge_plan *p, const ProtobufCMessage *const *in, size_t n,
-			 void *out, sg__arena *a)
+                         void *out, sg__arena *a)
 {
 	for (size_t i = 0; i < p->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = p->fields[i];
@@ -324,7 +324,7 @@ static size_t topk_limit(const sg__merge_plan *p, const ProtobufCMessage *reques
 }
 
 static sg_err run_top_k(const sg__merge_plan *p, const ProtobufCMessage *request,
-			const ProtobufCMessage *const *in, size_t n, void *out, sg__arena *a)
+                        const ProtobufCMessage *const *in, size_t n, void *out, sg__arena *a)
 {
 	const ProtobufCFieldDescriptor *f = p->fields[0];
 	size_t total = 0;
@@ -363,8 +363,8 @@ static sg_err run_top_k(const sg__merge_plan *p, const ProtobufCMessage *request
 }
 
 sg_err sg__merge_run(const sg__merge_plan *p, const ProtobufCMessage *request,
-		     const ProtobufCMessage *const *responses, size_t n,
-		     const sg_legs_summary *counts, sg__arena *a, ProtobufCMessage **out)
+                     const ProtobufCMessage *const *responses, size_t n,
+                     const sg_legs_summary *counts, sg__arena *a, ProtobufCMessage **out)
 {
 	if (p == NULL || responses == NULL || n == 0 || a == NULL || out == NULL)
 		return SG_EINVAL;

@@ -23,7 +23,7 @@ typedef struct sg__merge_plan {
 	/* CONCAT: the repeated fields; TOP_K: fields[0] is the repeated message field. */
 	const ProtobufCFieldDescriptor *fields[SG_MERGE_MAX_FIELDS];
 	size_t n_fields;
-	const ProtobufCFieldDescriptor *score;	     /* TOP_K: in the element message */
+	const ProtobufCFieldDescriptor *score;       /* TOP_K: in the element message */
 	const ProtobufCFieldDescriptor *limit_field; /* TOP_K: in the request, or NULL */
 	const ProtobufCFieldDescriptor *total_field, *ok_field, *failed_field; /* or NULL */
 } sg__merge_plan;
@@ -38,8 +38,8 @@ sg_err sg__merge_plan_init(sg__merge_plan *p, const sg_method_desc *m, char *why
  * outcome fields. *out may share sub-messages with the inputs: it is only valid while they
  * are. */
 sg_err sg__merge_run(const sg__merge_plan *p, const ProtobufCMessage *request,
-		     const ProtobufCMessage *const *responses, size_t n,
-		     const sg_legs_summary *counts, sg__arena *a, ProtobufCMessage **out);
+                     const ProtobufCMessage *const *responses, size_t n,
+                     const sg_legs_summary *counts, sg__arena *a, ProtobufCMessage **out);
 
 /* Encodes msg into the arena: *bytes, *len. */
 sg_err sg__pack(const ProtobufCMessage *msg, sg__arena *a, uint8_t **bytes, size_t *len);

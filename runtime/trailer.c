@@ -8,23 +8,23 @@
 #include <string.h>
 
 static const char *const status_names[] = {
-	[GRPC_STATUS_OK] = "OK",
-	[GRPC_STATUS_CANCELLED] = "CANCELLED",
-	[GRPC_STATUS_UNKNOWN] = "UNKNOWN",
-	[GRPC_STATUS_INVALID_ARGUMENT] = "INVALID_ARGUMENT",
-	[GRPC_STATUS_DEADLINE_EXCEEDED] = "DEADLINE_EXCEEDED",
-	[GRPC_STATUS_NOT_FOUND] = "NOT_FOUND",
-	[GRPC_STATUS_ALREADY_EXISTS] = "ALREADY_EXISTS",
-	[GRPC_STATUS_PERMISSION_DENIED] = "PERMISSION_DENIED",
-	[GRPC_STATUS_RESOURCE_EXHAUSTED] = "RESOURCE_EXHAUSTED",
-	[GRPC_STATUS_FAILED_PRECONDITION] = "FAILED_PRECONDITION",
-	[GRPC_STATUS_ABORTED] = "ABORTED",
-	[GRPC_STATUS_OUT_OF_RANGE] = "OUT_OF_RANGE",
-	[GRPC_STATUS_UNIMPLEMENTED] = "UNIMPLEMENTED",
-	[GRPC_STATUS_INTERNAL] = "INTERNAL",
-	[GRPC_STATUS_UNAVAILABLE] = "UNAVAILABLE",
-	[GRPC_STATUS_DATA_LOSS] = "DATA_LOSS",
-	[GRPC_STATUS_UNAUTHENTICATED] = "UNAUTHENTICATED",
+        [GRPC_STATUS_OK] = "OK",
+        [GRPC_STATUS_CANCELLED] = "CANCELLED",
+        [GRPC_STATUS_UNKNOWN] = "UNKNOWN",
+        [GRPC_STATUS_INVALID_ARGUMENT] = "INVALID_ARGUMENT",
+        [GRPC_STATUS_DEADLINE_EXCEEDED] = "DEADLINE_EXCEEDED",
+        [GRPC_STATUS_NOT_FOUND] = "NOT_FOUND",
+        [GRPC_STATUS_ALREADY_EXISTS] = "ALREADY_EXISTS",
+        [GRPC_STATUS_PERMISSION_DENIED] = "PERMISSION_DENIED",
+        [GRPC_STATUS_RESOURCE_EXHAUSTED] = "RESOURCE_EXHAUSTED",
+        [GRPC_STATUS_FAILED_PRECONDITION] = "FAILED_PRECONDITION",
+        [GRPC_STATUS_ABORTED] = "ABORTED",
+        [GRPC_STATUS_OUT_OF_RANGE] = "OUT_OF_RANGE",
+        [GRPC_STATUS_UNIMPLEMENTED] = "UNIMPLEMENTED",
+        [GRPC_STATUS_INTERNAL] = "INTERNAL",
+        [GRPC_STATUS_UNAVAILABLE] = "UNAVAILABLE",
+        [GRPC_STATUS_DATA_LOSS] = "DATA_LOSS",
+        [GRPC_STATUS_UNAUTHENTICATED] = "UNAUTHENTICATED",
 };
 
 #define N_STATUS (sizeof(status_names) / sizeof(status_names[0]))
@@ -52,14 +52,14 @@ sg_err sg_status_from_name(const char *name, grpc_status_code *out)
 size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "total=%" PRIu32 " ok=%" PRIu32 " failed=%" PRIu32, s->total,
-			 s->ok, s->failed);
+	                 s->ok, s->failed);
 	return n < 0 ? 0 : (size_t)n;
 }
 
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "index=%" PRIu32 " target=%s status=%s latency_us=%" PRId64,
-			 o->index, o->target, sg_status_name(o->status), o->latency_us);
+	                 o->index, o->target, sg_status_name(o->status), o->latency_us);
 	return n < 0 ? 0 : (size_t)n;
 }
 

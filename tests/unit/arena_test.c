@@ -74,10 +74,10 @@ static void test_protobuf_allocator(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alignment_and_distinct),
-		cmocka_unit_test(test_large_and_zero),
-		cmocka_unit_test(test_reset_keeps_first_chunk),
-		cmocka_unit_test(test_protobuf_allocator),
+	        cmocka_unit_test(test_alignment_and_distinct),
+	        cmocka_unit_test(test_large_and_zero),
+	        cmocka_unit_test(test_reset_keeps_first_chunk),
+	        cmocka_unit_test(test_protobuf_allocator),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

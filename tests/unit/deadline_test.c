@@ -53,10 +53,8 @@ static void test_timespec_round_trip(void **state)
 	int64_t back = sg__ns_from_timespec(sg__timespec_from_ns(later));
 	/* Two clock reads apart: within a millisecond. */
 	assert_true(back > later - MS && back < later + MS);
-	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_REALTIME)),
-			 SG_NO_DEADLINE);
-	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_MONOTONIC)),
-			 SG_NO_DEADLINE);
+	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_REALTIME)), SG_NO_DEADLINE);
+	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_MONOTONIC)), SG_NO_DEADLINE);
 	gpr_timespec inf = sg__timespec_from_ns(SG_NO_DEADLINE);
 	assert_int_equal(gpr_time_cmp(inf, gpr_inf_future(GPR_CLOCK_MONOTONIC)), 0);
 }
@@ -64,12 +62,12 @@ static void test_timespec_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_method_deadline_when_client_has_none),
-		cmocka_unit_test(test_client_deadline_minus_margin_when_shorter),
-		cmocka_unit_test(test_method_deadline_when_shorter),
-		cmocka_unit_test(test_no_time_left),
-		cmocka_unit_test(test_saturates),
-		cmocka_unit_test(test_timespec_round_trip),
+	        cmocka_unit_test(test_method_deadline_when_client_has_none),
+	        cmocka_unit_test(test_client_deadline_minus_margin_when_shorter),
+	        cmocka_unit_test(test_method_deadline_when_shorter),
+	        cmocka_unit_test(test_no_time_left),
+	        cmocka_unit_test(test_saturates),
+	        cmocka_unit_test(test_timespec_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

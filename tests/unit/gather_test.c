@@ -30,8 +30,8 @@ static void test_unknown_kind(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_waits_for_every_leg),
-		cmocka_unit_test(test_unknown_kind),
+	        cmocka_unit_test(test_all_waits_for_every_leg),
+	        cmocka_unit_test(test_unknown_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,20 +20,26 @@ enum { REQ_K = 1, REQ_Q = 2 };
 static const uint32_t items_field[] = {ITEMS};
 
 static sg_method_desc topk_method(sg_order order, uint32_t limit, uint32_t limit_field,
-				  uint32_t score)
+                                  uint32_t score)
 {
 	return (sg_method_desc){
-		.path = "/mt.Agg/Get",
-		.request = &mt__req__descriptor,
-		.response = &mt__resp__descriptor,
-		.group = "g",
-		.backend_path = "/mt.Leaf/Get",
-		.deadline_ms = 100,
-		.merge = {.kind = SG_MERGE_TOP_K, .fields = items_field, .n_fields = 1,
-			  .score_field = score, .order = order, .limit = limit,
-			  .limit_field = limit_field},
-		.partial = {.allow = true, .total_field = TOTAL, .ok_field = OK,
-			    .failed_field = FAILED},
+	        .path = "/mt.Agg/Get",
+	        .request = &mt__req__descriptor,
+	        .response = &mt__resp__descriptor,
+	        .group = "g",
+	        .backend_path = "/mt.Leaf/Get",
+	        .deadline_ms = 100,
+	        .merge = {.kind = SG_MERGE_TOP_K,
+	                  .fields = items_field,
+	                  .n_fields = 1,
+	                  .score_field = score,
+	                  .order = order,
+	                  .limit = limit,
+	                  .limit_field = limit_field},
+	        .partial = {.allow = true,
+	                    .total_field = TOTAL,
+	                    .ok_field = OK,
+	                    .failed_field = FAILED},
 	};
 }
 
@@ -98,9 +104,9 @@ static Mt__Resp *merge(fixture *f, const sg_method_desc *m, const Mt__Req *req, 
 	assert_int_equal(sg__merge_plan_init(&plan, m, why, sizeof(why)), SG_OK);
 	sg_legs_summary counts = {.total = 4, .ok = (uint32_t)n, .failed = 4 - (uint32_t)n};
 	ProtobufCMessage *out = NULL;
-	assert_int_equal(sg__merge_run(&plan, req ? &req->base : NULL, f->in, n, &counts, &f->arena,
-				       &out),
-			 SG_OK);
+	assert_int_equal(
+	        sg__merge_run(&plan, req ? &req->base : NULL, f->in, n, &counts, &f->arena, &out),
+	        SG_OK);
 	return (Mt__Resp *)out;
 }
 
@@ -267,15 +273,15 @@ static void test_plan_rejects_what_does_not_fit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_top_k_desc_with_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_k_ties_keep_leg_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_k_limit_from_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_k_asc_and_integer_score, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_k_nan_sorts_last, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_top_k_fewer_legs_and_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concat_keeps_leg_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merged_message_encodes, setup, teardown),
-		cmocka_unit_test(test_plan_rejects_what_does_not_fit),
+	        cmocka_unit_test_setup_teardown(test_top_k_desc_with_limit, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_top_k_ties_keep_leg_order, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_top_k_limit_from_request, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_top_k_asc_and_integer_score, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_top_k_nan_sorts_last, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_top_k_fewer_legs_and_empty, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_concat_keeps_leg_order, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_merged_message_encodes, setup, teardown),
+	        cmocka_unit_test(test_plan_rejects_what_does_not_fit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@ static void test_status_names(void **state)
 	assert_string_equal(sg_status_name((grpc_status_code)99), "UNKNOWN");
 	grpc_status_code c;
 	for (int i = 0; i <= GRPC_STATUS_UNAUTHENTICATED; i++) {
-		assert_int_equal(sg_status_from_name(sg_status_name((grpc_status_code)i), &c), SG_OK);
+		assert_int_equal(sg_status_from_name(sg_status_name((grpc_status_code)i), &c),
+		                 SG_OK);
 		assert_int_equal(c, i);
 	}
 	assert_int_equal(sg_status_from_name("NOPE", &c), SG_EINVAL);
@@ -39,14 +40,15 @@ static void test_outcome_round_trip(void **state)
 {
 	(void)state;
 	char buf[512];
-	sg_leg_outcome o = {.index = 3, .status = GRPC_STATUS_DEADLINE_EXCEEDED,
-			    .latency_us = 300102},
-		       back;
+	sg_leg_outcome o = {.index = 3,
+	                    .status = GRPC_STATUS_DEADLINE_EXCEEDED,
+	                    .latency_us = 300102},
+	               back;
 	strcpy(o.target, "ipv4:127.0.0.1:5004");
 	size_t n = sg_leg_outcome_format(&o, buf, sizeof(buf));
 	assert_int_equal(n, strlen(buf));
 	assert_string_equal(buf, "index=3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED "
-				 "latency_us=300102");
+	                         "latency_us=300102");
 	assert_int_equal(sg_leg_outcome_parse(buf, &back), SG_OK);
 	assert_int_equal(back.index, 3);
 	assert_string_equal(back.target, o.target);
@@ -59,16 +61,20 @@ static void test_parse_rejects_garbage(void **state)
 	(void)state;
 	sg_legs_summary s;
 	sg_leg_outcome o;
-	const char *bad_summaries[] = {"", "total=4", "total=4 ok=3", "total=x ok=3 failed=1",
-				       "ok=3 total=4 failed=1", "total=4 ok=3 failed=1 extra=2",
-				       "total=99999999999 ok=0 failed=0"};
+	const char *bad_summaries[] = {"",
+	                               "total=4",
+	                               "total=4 ok=3",
+	                               "total=x ok=3 failed=1",
+	                               "ok=3 total=4 failed=1",
+	                               "total=4 ok=3 failed=1 extra=2",
+	                               "total=99999999999 ok=0 failed=0"};
 	for (size_t i = 0; i < sizeof(bad_summaries) / sizeof(bad_summaries[0]); i++)
 		assert_int_equal(sg_legs_summary_parse(bad_summaries[i], &s), SG_EINVAL);
 	const char *bad_outcomes[] = {
-		"index=1 target=x status=BOGUS latency_us=1",
-		"index=1 target= status=OK latency_us=1",
-		"index=1 target=x status=OK latency_us=1z",
-		"index=1 target=x status=OK",
+	        "index=1 target=x status=BOGUS latency_us=1",
+	        "index=1 target= status=OK latency_us=1",
+	        "index=1 target=x status=OK latency_us=1z",
+	        "index=1 target=x status=OK",
 	};
 	for (size_t i = 0; i < sizeof(bad_outcomes) / sizeof(bad_outcomes[0]); i++)
 		assert_int_equal(sg_leg_outcome_parse(bad_outcomes[i], &o), SG_EINVAL);
@@ -78,10 +84,10 @@ static void test_parse_rejects_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_names),
-		cmocka_unit_test(test_summary_round_trip),
-		cmocka_unit_test(test_outcome_round_trip),
-		cmocka_unit_test(test_parse_rejects_garbage),
+	        cmocka_unit_test(test_status_names),
+	        cmocka_unit_test(test_summary_round_trip),
+	        cmocka_unit_test(test_outcome_round_trip),
+	        cmocka_unit_test(test_parse_rejects_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

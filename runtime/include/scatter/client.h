@@ -55,14 +55,14 @@ const char *sg_call_result_trailer(const sg_call_result *r, const char *key);
  * the answer decoded, SG_EGRPC for another status (see result), SG_EDECODE for an answer that
  * does not decode. result may be NULL. */
 sg_err sg_client_call(sg_client *c, const char *path, const ProtobufCMessage *request,
-		      const ProtobufCMessageDescriptor *response_desc, uint32_t timeout_ms,
-		      ProtobufCMessage **response, sg_call_result *result);
+                      const ProtobufCMessageDescriptor *response_desc, uint32_t timeout_ms,
+                      ProtobufCMessage **response, sg_call_result *result);
 
 /* The same with raw bytes both ways: *response_bytes (malloc'd, caller frees) may be NULL when
  * not wanted. For tests that send malformed requests. */
 sg_err sg_client_call_bytes(sg_client *c, const char *path, const uint8_t *request,
-			    size_t request_len, uint32_t timeout_ms, uint8_t **response_bytes,
-			    size_t *response_len, sg_call_result *result);
+                            size_t request_len, uint32_t timeout_ms, uint8_t **response_bytes,
+                            size_t *response_len, sg_call_result *result);
 
 #ifdef __cplusplus
 }

@@ -32,8 +32,7 @@ void sg_leaf_reply_after(sg_leaf_call *call, const ProtobufCMessage *msg, uint32
 
 /* Sends len raw bytes (borrowed) as the response after delay_ms (0: now). For tests and fault
  * injection: the bytes need not be a valid message. */
-void sg_leaf_reply_bytes(sg_leaf_call *call, const uint8_t *bytes, size_t len,
-			 uint32_t delay_ms);
+void sg_leaf_reply_bytes(sg_leaf_call *call, const uint8_t *bytes, size_t len, uint32_t delay_ms);
 
 /* Ends the call with a non-OK status and message (borrowed, may be NULL). */
 void sg_leaf_fail(sg_leaf_call *call, grpc_status_code code, const char *message);

@@ -45,7 +45,7 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out);
  * "unix:/path", or a bare "host:port"); one leg per target. Strings are copied. Before start
  * only; SG_EEXIST if the group is already set. */
 sg_err sg_server_set_group(sg_server *s, const char *group, const char *const *targets,
-			   size_t n_targets);
+                           size_t n_targets);
 
 /* Serves fan-out method m (borrowed; must outlive the server: generated tables are static).
  * Checks the table against its descriptors: SG_ECONFIG with a logged reason if it does not
@@ -59,10 +59,10 @@ typedef struct sg_leaf_call sg_leaf_call;
 /* The generated skeletons pass a typed trampoline as `fn` and the user's handler table as
  * `handlers`; `arg` is the user's and is passed through. Both borrowed for the server's life. */
 typedef void (*sg_leaf_fn)(sg_leaf_call *call, const ProtobufCMessage *request,
-			   const void *handlers, void *arg);
+                           const void *handlers, void *arg);
 
-sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn,
-			  const void *handlers, void *arg);
+sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, const void *handlers,
+                          void *arg);
 
 /* Binds, starts the workers and begins serving. SG_EBIND if the address cannot be bound,
  * SG_ECONFIG if a fan-out method's group has no targets. */
@@ -84,9 +84,9 @@ void sg_server_free(sg_server *s);
 
 /* Counters since start, read with relaxed atomics (for tests and tools). */
 typedef struct sg_server_stats {
-	uint64_t calls_started;	  /* fan-out + leaf calls accepted */
+	uint64_t calls_started;   /* fan-out + leaf calls accepted */
 	uint64_t calls_cancelled; /* calls the client cancelled (or whose deadline passed) before
-				     they were answered */
+	                             they were answered */
 	uint64_t legs_started;
 	uint64_t legs_failed;
 } sg_server_stats;

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define SG_TRAILER_SUMMARY "scatter-legs"
-#define SG_TRAILER_LEG "scatter-leg"
+#define SG_TRAILER_LEG     "scatter-leg"
 
 typedef struct sg_legs_summary {
 	uint32_t total;
