@@ -192,8 +192,10 @@ def main():
     body = "\n".join([
         BEGIN,
         f"Measured {meta['date']} on {meta['nproc']} cores ({meta['cpu']}), Linux "
-        f"{meta['kernel']}, gRPC core {meta['grpc_core']}, commit {meta['commit']}; load "
-        f"average before {meta['load_before']}, after {meta['load_after']}. Command: "
+        f"{meta['kernel']}, gRPC core {meta['grpc_core']}, commit {meta['commit']}; machine "
+        f"{meta.get('busy_before_pct', '?')}% busy in the 2 s before the run (load average "
+        f"before {meta['load_before']}, after {meta['load_after']}: the after figure counts the "
+        f"benchmark's own processes). Command: "
         f"`{meta['command']}`.",
         "",
         table(rows),
