@@ -19,6 +19,11 @@ const sg__gather_ops *sg__gather_ops_for(sg_gather_kind kind)
 	switch (kind) {
 	case SG_GATHER_ALL:
 		return &gather_all;
+	case SG_GATHER_FIRST_N:
+	case SG_GATHER_QUORUM:
+	case SG_GATHER_BEST_EFFORT:
+	case SG_GATHER_QUALITY:
+		break; /* not implemented yet: such tables are refused at registration */
 	}
 	return NULL;
 }

@@ -245,6 +245,11 @@ sg_err sg__merge_plan_init(sg__merge_plan *p, const sg_method_desc *m, char *why
 		return plan_concat(p, m, why, why_len);
 	case SG_MERGE_TOP_K:
 		return plan_top_k(p, m, why, why_len);
+	case SG_MERGE_REDUCE:
+	case SG_MERGE_UNION:
+	case SG_MERGE_COMPOSE:
+	case SG_MERGE_CUSTOM:
+		break; /* not implemented yet */
 	}
 	return why_fail(why, why_len, "unknown merge kind %d", (int)m->merge.kind);
 }
@@ -383,6 +388,12 @@ sg_err sg__merge_run(const sg__merge_plan *p, const ProtobufCMessage *request,
 		break;
 	case SG_MERGE_TOP_K:
 		rv = run_top_k(p, request, responses, n, m, a);
+		break;
+	case SG_MERGE_REDUCE:
+	case SG_MERGE_UNION:
+	case SG_MERGE_COMPOSE:
+	case SG_MERGE_CUSTOM:
+		rv = SG_ECONFIG; /* refused by sg__merge_plan_init */
 		break;
 	}
 	if (rv != SG_OK)
