@@ -7,11 +7,25 @@
  * uncorrelated across shards, so a global top k draws from several shards. The simulated
  * latency is a timer on the worker (sg_leaf_reply_after): a slow shard blocks no thread.
  *
+ * Besides its hits, an answer carries total_matches (how many of the shard's documents score
+ * at least SHARD_MATCH_SCORE for the query) and best_score, for merges that reduce scalars.
+ *
+ * Faults and shapes for the gather strategies' tests and benchmarks:
+ *   --overlap N          documents 0..N-1 are common-d<i> on every shard (scored per shard), so
+ *                        a union across shards has duplicates to remove
+ *   --straggler-pct P    each call is, with probability P %, a straggler answering after
+ *   --straggler-ms S     S ms instead of --latency-ms: the tail of issue 4/5. The draw is a
+ *                        PRNG seeded by the shard id, so a run repeats exactly
+ *   --fail               every call fails at once with UNAVAILABLE
+ *
  *   search-shard --shard-id N [--listen 127.0.0.1:0] [--latency-ms L] [--hits H] [--threads T]
+ *                [--overlap N] [--straggler-pct P --straggler-ms S] [--fail]
  *
  * Prints `listening on HOST:PORT` once serving, runs until SIGTERM or SIGINT, exits 0.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +36,20 @@
 
 #define SHARD_DEFAULT_K 10
 #define SHARD_MAX_HITS  100000
+/* A document "matches" a query when it scores at least this much (total_matches). */
+#define SHARD_MATCH_SCORE 0.5
 
 typedef struct shard_cfg {
 	uint32_t id;
 	uint32_t latency_ms;
 	uint32_t hits;
+	uint32_t overlap;       /* documents 0..overlap-1 are common to every shard */
+	uint32_t straggler_pct; /* 0..100 */
+	uint32_t straggler_ms;
+	bool fail;
+	/* Calls so far: the straggler draw of call n is a hash of (shard id, n). Any worker
+	 * thread takes the next n without a lock. */
+	atomic_uint_fast64_t calls;
 } shard_cfg;
 
 /* 64-bit FNV-1a over len bytes of p, continuing from h. */
@@ -56,6 +79,29 @@ static double shard_score(const char *query, const char *doc_id)
 	return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* splitmix64's finaliser: a well-mixed 64-bit value from any counter. */
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* This call's simulated latency: --straggler-ms for a P % draw, else --latency-ms. The draws
+ * form a fixed sequence per shard id, whichever thread serves the call. */
+static uint32_t shard_latency(shard_cfg *cfg)
+{
+	uint64_t n;
+
+	if (cfg->straggler_pct == 0)
+		return cfg->latency_ms;
+	n = atomic_fetch_add_explicit(&cfg->calls, 1, memory_order_relaxed);
+	if (mix64(((uint64_t)cfg->id << 32) ^ mix64(n)) % 100 < cfg->straggler_pct)
+		return cfg->straggler_ms;
+	return cfg->latency_ms;
+}
+
 /* qsort order: score descending, then doc id ascending, so equal scores still sort the same. */
 static int hit_cmp(const void *a, const void *b)
 {
@@ -72,7 +118,7 @@ static int hit_cmp(const void *a, const void *b)
  * when sg_leaf_reply_after is called. */
 static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, void *arg)
 {
-	const shard_cfg *cfg = arg;
+	shard_cfg *cfg = arg;
 	uint32_t n = cfg->hits;
 	uint32_t k = req->k != 0 ? req->k : SHARD_DEFAULT_K;
 	Search__Hit *hits = sg_leaf_alloc(call, n * sizeof(*hits) + 1);
@@ -81,6 +127,10 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 	char *titles = sg_leaf_alloc(call, (size_t)n * 64 + 1);
 	Search__SearchResponse resp = SEARCH__SEARCH_RESPONSE__INIT;
 
+	if (cfg->fail) {
+		sg_leaf_fail(call, GRPC_STATUS_UNAVAILABLE, "shard: failing on purpose (--fail)");
+		return;
+	}
 	if (hits == NULL || order == NULL || ids == NULL || titles == NULL) {
 		sg_leaf_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "shard: out of memory");
 		return;
@@ -90,25 +140,41 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 
 		search__hit__init(h);
 		h->doc_id = ids + (size_t)i * 32;
-		snprintf(h->doc_id, 32, "s%" PRIu32 "-d%" PRIu32, cfg->id, i);
 		h->title = titles + (size_t)i * 64;
-		snprintf(h->title, 64, "Document %" PRIu32 " of shard %" PRIu32, i, cfg->id);
-		h->score = shard_score(req->query, h->doc_id);
+		if (i < cfg->overlap) {
+			char salted[48];
+
+			/* Same id on every shard, a different score on each: which copy a union
+			 * keeps is then visible. */
+			snprintf(h->doc_id, 32, "common-d%" PRIu32, i);
+			snprintf(salted, sizeof(salted), "%s@s%" PRIu32, h->doc_id, cfg->id);
+			snprintf(h->title, 64, "Common document %" PRIu32 " (shard %" PRIu32 ")", i,
+			         cfg->id);
+			h->score = shard_score(req->query, salted);
+		} else {
+			snprintf(h->doc_id, 32, "s%" PRIu32 "-d%" PRIu32, cfg->id, i);
+			snprintf(h->title, 64, "Document %" PRIu32 " of shard %" PRIu32, i,
+			         cfg->id);
+			h->score = shard_score(req->query, h->doc_id);
+		}
 		h->shard = cfg->id;
+		resp.total_matches += h->score >= SHARD_MATCH_SCORE;
 		order[i] = h;
 	}
 	qsort(order, n, sizeof(*order), hit_cmp);
 	resp.hits = order;
 	resp.n_hits = k < n ? k : n;
+	resp.best_score = n > 0 ? order[0]->score : 0;
 	resp.shards_total = 1;
 	resp.shards_ok = 1;
-	sg_leaf_reply_after(call, &resp.base, cfg->latency_ms);
+	sg_leaf_reply_after(call, &resp.base, shard_latency(cfg));
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
-	           " [--hits H] [--threads T]\n");
+	           " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S]"
+	           " [--fail]\n");
 }
 
 int main(int argc, char **argv)
@@ -135,6 +201,17 @@ int main(int argc, char **argv)
 		} else if ((v = flag_value(argc, argv, &i, "--hits")) != NULL) {
 			if (flag_u32(v, 0, SHARD_MAX_HITS, &cfg.hits) != 0)
 				return flag_bad("--hits", v);
+		} else if ((v = flag_value(argc, argv, &i, "--overlap")) != NULL) {
+			if (flag_u32(v, 0, SHARD_MAX_HITS, &cfg.overlap) != 0)
+				return flag_bad("--overlap", v);
+		} else if ((v = flag_value(argc, argv, &i, "--straggler-pct")) != NULL) {
+			if (flag_u32(v, 0, 100, &cfg.straggler_pct) != 0)
+				return flag_bad("--straggler-pct", v);
+		} else if ((v = flag_value(argc, argv, &i, "--straggler-ms")) != NULL) {
+			if (flag_u32(v, 0, 3600 * 1000, &cfg.straggler_ms) != 0)
+				return flag_bad("--straggler-ms", v);
+		} else if (strcmp(argv[i], "--fail") == 0) {
+			cfg.fail = true;
 		} else if ((v = flag_value(argc, argv, &i, "--threads")) != NULL) {
 			if (flag_u32(v, 0, 1024, &threads) != 0)
 				return flag_bad("--threads", v);
@@ -148,6 +225,11 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (cfg.overlap > cfg.hits) {
+		fprintf(stderr, "search-shard: --overlap %" PRIu32 " exceeds --hits %" PRIu32 "\n",
+		        cfg.overlap, cfg.hits);
+		return 2;
+	}
 	opts = (sg_server_opts){.listen = listen, .threads = (int)threads};
 	if ((rv = sg_server_alloc(&opts, &s)) != SG_OK ||
 	    (rv = search__shard__serve(s, &handlers, &cfg)) != SG_OK ||
