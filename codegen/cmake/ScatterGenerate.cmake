@@ -65,5 +65,6 @@ function(scatter_generate)
     target_sources(${SG_TARGET} PRIVATE ${out}/${name}.pb-c.c ${out}/${name}.scatter.c)
   endforeach()
   target_include_directories(${SG_TARGET} PUBLIC ${out})
-  target_link_libraries(${SG_TARGET} PUBLIC scatter)
+  # Scatter::scatter: the imported target when installed, an alias of `scatter` in the tree.
+  target_link_libraries(${SG_TARGET} PUBLIC Scatter::scatter)
 endfunction()
