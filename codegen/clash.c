@@ -39,6 +39,35 @@ static void cl_add(cl_set *set, const char *name, const char *what, size_t mi, b
 	set->syms[set->n++] = (cl_sym){name, what, mi, ours};
 }
 
+/* The symbols a fan-out method's options add: its tables and the user's hooks. */
+static void cl_fanout(cl_set *set, cg_pool *pool, const char *prefix, const char *m, size_t mi,
+                      const cg_plan *plan)
+{
+	if (plan->n_reduce > 0)
+		cl_add(set, cg_pool_printf(pool, "%s__reduce", prefix),
+		       cg_pool_printf(pool, "the reduce rules of %s", m), mi, true);
+	if (plan->n_legs > 0)
+		cl_add(set, cg_pool_printf(pool, "%s__legs", prefix),
+		       cg_pool_printf(pool, "the legs of %s", m), mi, true);
+	for (size_t i = 0; i < plan->n_legs; i++) {
+		if (plan->legs[i].n_map > 0)
+			cl_add(set, cg_pool_printf(pool, "%s__leg_%zu_map", prefix, i),
+			       cg_pool_printf(pool, "a field map of %s", m), mi, true);
+	}
+	if (plan->merge == CG_MERGE_CUSTOM) {
+		cl_add(set, cg_pool_printf(pool, "%s_merge", prefix),
+		       cg_pool_printf(pool, "the custom merge hook of %s", m), mi, true);
+		cl_add(set, cg_pool_printf(pool, "%s__merge_hook", prefix),
+		       cg_pool_printf(pool, "the custom merge trampoline of %s", m), mi, true);
+	}
+	if (plan->quality_predicate) {
+		cl_add(set, cg_pool_printf(pool, "%s_quality", prefix),
+		       cg_pool_printf(pool, "the quality predicate of %s", m), mi, true);
+		cl_add(set, cg_pool_printf(pool, "%s__quality_hook", prefix),
+		       cg_pool_printf(pool, "the quality trampoline of %s", m), mi, true);
+	}
+}
+
 /* Appends "file:LINE:COL: " for method mi (or the service) of service si. */
 static void cl_locate(cg_printer *errs, const cg_file_proto *file, size_t si, size_t mi)
 {
@@ -84,6 +113,7 @@ void cg_check_clashes(const cg_file_proto *file, size_t si, cg_plan *const *plan
 			       cg_pool_printf(&pool, "the fan-out table of %s", m), mi, true);
 			cl_add(&set, cg_pool_printf(&pool, "%s__merge_fields", prefix),
 			       cg_pool_printf(&pool, "the merge fields of %s", m), mi, true);
+			cl_fanout(&set, &pool, prefix, m, mi, plans[mi]);
 		} else {
 			leaves = true;
 			cl_add(&set, cg_pool_printf(&pool, "%s__leaf", prefix),

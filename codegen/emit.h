@@ -35,6 +35,10 @@ void cg_emit_stub_prototype(cg_printer *out, cg_pool *pool, const cg_method_name
 void cg_emit_serve_prototype(cg_printer *out, cg_pool *pool, const char *svc_full,
                              const char *tail);
 
+/* The SG_TABLE_VERSION (scatter/scatter.h) of the tables this plugin emits; the generated
+ * header refuses to compile against a libscatter of another version. */
+#define CG_TABLE_VERSION 2
+
 /* Writes the text of <base>.scatter.h / <base>.scatter.c for fp into out. */
 void cg_emit_header(const cg_file_plan *fp, cg_printer *out);
 void cg_emit_source(const cg_file_plan *fp, cg_printer *out);

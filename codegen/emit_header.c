@@ -3,7 +3,9 @@
  *
  * Per service, in this order: the tables (extern), the leaf skeleton (a _Handlers struct and
  * __serve, only if the service has methods without a fan-out option), __register (only if it
- * has fan-out methods), and a client stub per unary method.
+ * has fan-out methods), a client stub per unary method, and last, under a banner "Implement
+ * these", the C hooks its options name (custom merges, quality predicates), which the user
+ * writes and the tables reach through trampolines in the .c.
  */
 #include "emit.h"
 
@@ -25,6 +27,78 @@ static eh_counts eh_count(const cg_file_plan *fp, size_t si)
 			n.leaves++;
 	}
 	return n;
+}
+
+static void eh_merge_hook(cg_printer *out, cg_pool *pool, const cg_method_names *mn)
+{
+	const char *params[] = {
+	        "sg_merge_ctx *ctx",
+	        cg_pool_printf(pool, "const %s *request", mn->req_type),
+	        "const sg_leg_result *legs",
+	        "size_t n_legs",
+	        cg_pool_printf(pool, "%s *out", mn->resp_type),
+	};
+
+	cg_print(out,
+	         "\n/* The custom merge of %s.\n"
+	         " * Fill out (initialised) from legs[n_legs]: every leg, in leg order, a failed "
+	         "one with a NULL\n * response. What out points to comes from "
+	         "sg_merge_alloc(ctx) or from the legs' responses\n * (they live as long). "
+	         "Everything else is borrowed for the call. A non-OK return fails\n * the call "
+	         "with INTERNAL. */\n",
+	         mn->path);
+	cg_print_wrapped(out, cg_pool_printf(pool, "sg_err %s_merge(", mn->prefix), params,
+	                 sizeof(params) / sizeof(params[0]), ");\n");
+}
+
+static void eh_quality_hook(cg_printer *out, cg_pool *pool, const cg_method_names *mn)
+{
+	const char *params[] = {
+	        cg_pool_printf(pool, "const %s *request", mn->req_type),
+	        "const sg_leg_result *legs",
+	        "size_t n_legs",
+	};
+
+	cg_print(out,
+	         "\n/* The quality predicate of %s.\n"
+	         " * Called after each leg ends, with the legs ended so far in the order they "
+	         "ended: true stops\n * the gather (the legs in flight are cancelled). "
+	         "Everything is borrowed for the call. */\n",
+	         mn->path);
+	cg_print_wrapped(out, cg_pool_printf(pool, "bool %s_quality(", mn->prefix), params,
+	                 sizeof(params) / sizeof(params[0]), ");\n");
+}
+
+/* The hooks of service si: one prototype per custom merge and quality predicate, with its
+ * contract. Nothing if the service has none. */
+static void eh_hooks(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool *pool)
+{
+	const cg_service_proto *svc = fp->file->service[si];
+	bool any = false;
+	cg_method_names mn;
+
+	for (size_t mi = 0; mi < svc->n_method; mi++) {
+		const cg_plan *plan = fp->plans[si][mi];
+
+		if (plan == NULL || (plan->merge != CG_MERGE_CUSTOM && !plan->quality_predicate))
+			continue;
+		cg_method_names_get(pool, fp->file, si, mi, &mn);
+		if (!any) {
+			cg_print(out, "\n");
+			cg_print_banner(out,
+			                cg_pool_printf(pool, "Implement these: the C hooks of %s",
+			                               mn.svc_full));
+			cg_print(out,
+			         "/* Declared here, defined by you: the tables call them through "
+			         "trampolines, so a\n * missing one is a link error naming it. "
+			         "They run on a worker thread: never block. */\n");
+			any = true;
+		}
+		if (plan->merge == CG_MERGE_CUSTOM)
+			eh_merge_hook(out, pool, &mn);
+		if (plan->quality_predicate)
+			eh_quality_hook(out, pool, &mn);
+	}
 }
 
 static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool *pool)
@@ -92,6 +166,7 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 		cg_method_names_get(pool, fp->file, si, mi, &mn);
 		cg_emit_stub_prototype(out, pool, &mn, ");\n");
 	}
+	eh_hooks(fp, si, out, pool);
 }
 
 void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
@@ -107,7 +182,7 @@ void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
 	cg_print(out, "#ifndef %s\n#define %s\n\n", guard, guard);
 	cg_print(out, "#include <scatter/scatter.h>\n\n");
 	cg_print(out, "#include \"%s.pb-c.h\"\n\n", cg_strip_proto(&pool, file->name));
-	cg_print(out, "#if SG_TABLE_VERSION != 1\n");
+	cg_print(out, "#if SG_TABLE_VERSION != %d\n", CG_TABLE_VERSION);
 	cg_print(out,
 	         "#error \"%s: regenerate it with the protoc-gen-scatter of this "
 	         "libscatter\"\n",

@@ -20,11 +20,25 @@
 /* The extension number of `scatter.fanout` on google.protobuf.MethodOptions (options.proto). */
 #define CG_FANOUT_FIELD 51200
 
+/* Values follow sg_merge_kind (scatter/method.h). */
 typedef enum cg_merge {
 	CG_MERGE_NONE = 0,
 	CG_MERGE_CONCAT,
 	CG_MERGE_TOP_K,
+	CG_MERGE_REDUCE,
+	CG_MERGE_UNION,
+	CG_MERGE_COMPOSE,
+	CG_MERGE_CUSTOM,
 } cg_merge;
+
+/* Values follow sg_gather_kind (scatter/method.h). */
+typedef enum cg_gather {
+	CG_GATHER_ALL = 0,
+	CG_GATHER_FIRST_N,
+	CG_GATHER_QUORUM,
+	CG_GATHER_BEST_EFFORT,
+	CG_GATHER_QUALITY,
+} cg_gather;
 
 /* A field of a message by number; name borrowed from the descriptors. number 0: none. */
 typedef struct cg_field_ref {
@@ -32,18 +46,63 @@ typedef struct cg_field_ref {
 	const char *name;
 } cg_field_ref;
 
+/* One reduce rule: a scalar field of the response and its op. */
+typedef struct cg_reduce_rule {
+	cg_field_ref field;
+	Scatter__ReduceOp op;
+} cg_reduce_rule;
+
+/* One request mapping of a heterogeneous leg: incoming request field -> leg request field. */
+typedef struct cg_map_rule {
+	cg_field_ref from;
+	cg_field_ref to;
+} cg_map_rule;
+
+/* One heterogeneous leg (Fanout.legs), resolved. */
+typedef struct cg_leg_plan {
+	char *name;                /* owned */
+	char *group;               /* owned */
+	char *path;                /* "/pkg.Service/Method"; owned */
+	const cg_message *request; /* the leg method's types; borrowed from the index */
+	const cg_message *response;
+	cg_map_rule *map; /* owned; n_map == 0: the incoming request is forwarded */
+	size_t n_map;
+	cg_field_ref into; /* 0: none (custom merge) */
+	bool optional;
+	uint32_t deadline_ms; /* 0: the method's */
+} cg_leg_plan;
+
 typedef struct cg_plan {
-	char *group;        /* owned */
-	char *backend_path; /* "/pkg.Service/Method"; owned */
+	/* Homogeneous legs (group + method), or heterogeneous ones (legs): never both. */
+	char *group;         /* owned; NULL with heterogeneous legs */
+	char *backend_path;  /* "/pkg.Service/Method"; owned; NULL with heterogeneous legs */
+	uint32_t group_size; /* 0: not given */
+	cg_leg_plan *legs;   /* owned */
+	size_t n_legs;
 	uint32_t deadline_ms;
 	uint32_t margin_ms;
+	/* Gather. */
+	cg_gather gather;
+	uint32_t first_n;           /* FIRST_N */
+	cg_field_ref quorum_key;    /* QUORUM; 0: the whole response */
+	uint32_t soft_ms;           /* BEST_EFFORT */
+	cg_field_ref quality_field; /* QUALITY threshold */
+	cg_field_ref quality_by;
+	uint32_t min_count;
+	double min_score;
+	bool quality_predicate; /* QUALITY: the user's <prefix>_quality() */
+	/* Merge. */
 	cg_merge merge;
-	cg_field_ref *fields; /* CONCAT: the fields; TOP_K: the one repeated field; owned */
+	cg_field_ref *fields; /* CONCAT: the fields; TOP_K, UNION: the one repeated field; owned */
 	size_t n_fields;
-	cg_field_ref score; /* TOP_K */
+	cg_field_ref score; /* TOP_K, UNION (0: keep the first copy) */
 	bool order_asc;
 	uint32_t limit;
 	cg_field_ref limit_field;
+	cg_field_ref key;       /* UNION */
+	cg_reduce_rule *reduce; /* REDUCE; owned */
+	size_t n_reduce;
+	/* Partial results. */
 	bool allow_partial;
 	cg_field_ref total_field;
 	cg_field_ref ok_field;

@@ -81,6 +81,18 @@ static void test_inventory(void **state)
 	gt_check(dir, files, 2, outputs, 4);
 }
 
+/* Every gather and merge of issue 3, heterogeneous legs and the C hooks. */
+static void test_storefront(void **state)
+{
+	char dir[4096];
+	const char *files[] = {"storefront.proto"};
+	const char *outputs[] = {"storefront.scatter.h", "storefront.scatter.c"};
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/protos", env.src_dir);
+	gt_check(dir, files, 1, outputs, 2);
+}
+
 /* The same input twice gives the same bytes (no addresses, times or hash order leak in). */
 static void test_deterministic(void **state)
 {
@@ -115,6 +127,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_search),
 	        cmocka_unit_test(test_inventory),
+	        cmocka_unit_test(test_storefront),
 	        cmocka_unit_test(test_deterministic),
 	};
 

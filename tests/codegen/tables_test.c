@@ -14,6 +14,7 @@
 #include "inventory.scatter.h"
 #include "search.scatter.h"
 #include "stock.scatter.h"
+#include "storefront.scatter.h"
 
 /* The name of field `number` of message d, or "" if d has no such field. */
 static const char *tt_field(const ProtobufCMessageDescriptor *d, uint32_t number)
@@ -78,6 +79,168 @@ static void test_inventory_tables(void **state)
 	                 &acme__inventory__v1__ping__request__descriptor);
 }
 
+/* ---- storefront.proto: the hooks its options declare, as a user writes them ---------------- */
+
+sg_err shop__v1__storefront__blend_merge(sg_merge_ctx *ctx, const Shop__V1__ProductRequest *request,
+                                         const sg_leg_result *legs, size_t n_legs,
+                                         Shop__V1__ProductPage *out)
+{
+	(void)ctx;
+	(void)request;
+	(void)legs;
+	(void)n_legs;
+	out->parts_ok = 42;
+	return SG_OK;
+}
+
+sg_err shop__v1__storefront__find_smart_merge(sg_merge_ctx *ctx,
+                                              const Shop__V1__FindRequest *request,
+                                              const sg_leg_result *legs, size_t n_legs,
+                                              Shop__V1__FindResponse *out)
+{
+	(void)ctx;
+	out->total = n_legs + request->k;
+	out->shards_ok = legs != NULL;
+	return SG_OK;
+}
+
+bool shop__v1__storefront__find_smart_quality(const Shop__V1__FindRequest *request,
+                                              const sg_leg_result *legs, size_t n_legs)
+{
+	(void)legs;
+	return n_legs >= request->k;
+}
+
+/* A composed method: legs with their groups, paths, descriptors, field maps, into fields,
+ * optional flags and deadlines. */
+static void test_storefront_compose(void **state)
+{
+	const sg_method_desc *m = &shop__v1__storefront__page__fanout;
+	const sg_leg_desc *l;
+
+	(void)state;
+	assert_null(m->group);
+	assert_null(m->backend_path);
+	assert_int_equal(m->n_legs, 3);
+	assert_int_equal(m->deadline_ms, 200);
+	assert_int_equal(m->gather.kind, SG_GATHER_BEST_EFFORT);
+	assert_int_equal(m->gather.soft_ms, 120);
+	assert_int_equal(m->merge.kind, SG_MERGE_COMPOSE);
+	assert_string_equal(tt_field(m->response, m->partial.ok_field), "parts_ok");
+	assert_string_equal(tt_field(m->response, m->partial.failed_field), "parts_failed");
+
+	l = &m->legs[0];
+	assert_string_equal(l->name, "product");
+	assert_string_equal(l->group, "products");
+	assert_string_equal(l->path, "/shop.v1.Products/Get");
+	assert_ptr_equal(l->request, &shop__v1__get_product_request__descriptor);
+	assert_ptr_equal(l->response, &shop__v1__product__descriptor);
+	assert_int_equal(l->n_map, 1);
+	assert_string_equal(tt_field(m->request, l->map[0].from), "product_id");
+	assert_string_equal(tt_field(l->request, l->map[0].to), "id");
+	assert_string_equal(tt_field(m->response, l->into), "product");
+	assert_false(l->optional);
+	assert_int_equal(l->deadline_ms, 0);
+
+	l = &m->legs[1];
+	assert_string_equal(l->name, "reviews");
+	assert_int_equal(l->n_map, 2);
+	assert_string_equal(tt_field(m->request, l->map[1].from), "review_limit");
+	assert_string_equal(tt_field(l->request, l->map[1].to), "limit");
+	assert_string_equal(tt_field(m->response, l->into), "reviews");
+	assert_true(l->optional);
+	assert_int_equal(l->deadline_ms, 100);
+
+	l = &m->legs[2];
+	assert_string_equal(l->name, "viewer");
+	assert_string_equal(tt_field(m->response, l->into), "viewer");
+	assert_ptr_equal(l->response, &shop__v1__user__descriptor);
+	assert_true(l->optional);
+}
+
+/* The trampolines reach the user's typed hooks with the generic types cast back. */
+static void test_storefront_hooks(void **state)
+{
+	const sg_method_desc *blend = &shop__v1__storefront__blend__fanout;
+	const sg_method_desc *smart = &shop__v1__storefront__find_smart__fanout;
+	Shop__V1__ProductRequest preq = SHOP__V1__PRODUCT_REQUEST__INIT;
+	Shop__V1__ProductPage page = SHOP__V1__PRODUCT_PAGE__INIT;
+	Shop__V1__FindRequest freq = SHOP__V1__FIND_REQUEST__INIT;
+	Shop__V1__FindResponse fresp = SHOP__V1__FIND_RESPONSE__INIT;
+	sg_leg_result legs[2] = {{.name = "product", .status = GRPC_STATUS_OK},
+	                         {.name = "viewer", .status = GRPC_STATUS_UNAVAILABLE}};
+
+	(void)state;
+	assert_int_equal(blend->merge.kind, SG_MERGE_CUSTOM);
+	assert_int_equal(blend->n_legs, 2);
+	assert_int_equal(blend->legs[0].into, 0); /* custom: no into */
+	assert_true(blend->legs[1].optional);
+	assert_non_null(blend->merge.custom);
+	assert_int_equal(blend->merge.custom(NULL, &preq.base, legs, 2, &page.base), SG_OK);
+	assert_int_equal(page.parts_ok, 42);
+
+	assert_int_equal(smart->merge.kind, SG_MERGE_CUSTOM);
+	assert_int_equal(smart->gather.kind, SG_GATHER_QUALITY);
+	assert_non_null(smart->gather.predicate);
+	freq.k = 2;
+	assert_false(smart->gather.predicate(&freq.base, legs, 1));
+	assert_true(smart->gather.predicate(&freq.base, legs, 2));
+	assert_int_equal(smart->merge.custom(NULL, &freq.base, legs, 2, &fresp.base), SG_OK);
+	assert_int_equal(fresp.total, 4);
+	assert_int_equal(fresp.shards_ok, 1);
+}
+
+/* The homogeneous gathers and merges: their numbers and field numbers. */
+static void test_storefront_gathers_merges(void **state)
+{
+	const sg_method_desc *first = &shop__v1__storefront__find_first__fanout;
+	const sg_method_desc *agreed = &shop__v1__storefront__find_agreed__fanout;
+	const sg_method_desc *fast = &shop__v1__storefront__find_fast__fanout;
+	const sg_method_desc *good = &shop__v1__storefront__find_good__fanout;
+	const sg_method_desc *count = &shop__v1__storefront__count__fanout;
+	const sg_method_desc *dedup = &shop__v1__storefront__dedup__fanout;
+	const ProtobufCMessageDescriptor *hit = &shop__v1__hit__descriptor;
+
+	(void)state;
+	assert_int_equal(first->gather.kind, SG_GATHER_FIRST_N);
+	assert_int_equal(first->gather.n, 2);
+	assert_int_equal(first->group_size, 3);
+	assert_int_equal(first->n_legs, 0);
+	assert_int_equal(first->merge.kind, SG_MERGE_TOP_K);
+
+	assert_int_equal(agreed->gather.kind, SG_GATHER_QUORUM);
+	assert_string_equal(tt_field(agreed->response, agreed->gather.key_field), "index_version");
+	assert_int_equal(agreed->merge.kind, SG_MERGE_NONE);
+
+	assert_int_equal(fast->gather.kind, SG_GATHER_BEST_EFFORT);
+	assert_int_equal(fast->gather.soft_ms, 50);
+	assert_int_equal(fast->deadline_ms, 300);
+
+	assert_int_equal(good->gather.kind, SG_GATHER_QUALITY);
+	assert_string_equal(tt_field(good->response, good->gather.field), "hits");
+	assert_string_equal(tt_field(hit, good->gather.by), "score");
+	assert_int_equal(good->gather.min_count, 5);
+	assert_true(good->gather.min_score == 0.75);
+	assert_null(good->gather.predicate);
+
+	assert_int_equal(count->merge.kind, SG_MERGE_REDUCE);
+	assert_int_equal(count->merge.n_reduce, 4);
+	assert_string_equal(tt_field(count->response, count->merge.reduce[0].field), "total");
+	assert_int_equal(count->merge.reduce[0].op, SG_REDUCE_SUM);
+	assert_string_equal(tt_field(count->response, count->merge.reduce[1].field), "best_score");
+	assert_int_equal(count->merge.reduce[1].op, SG_REDUCE_MAX);
+	assert_int_equal(count->merge.reduce[2].op, SG_REDUCE_FIRST);
+	assert_string_equal(tt_field(count->response, count->merge.reduce[3].field), "truncated");
+	assert_int_equal(count->merge.reduce[3].op, SG_REDUCE_LAST);
+
+	assert_int_equal(dedup->merge.kind, SG_MERGE_UNION);
+	assert_int_equal(dedup->merge.n_fields, 1);
+	assert_string_equal(tt_field(dedup->response, dedup->merge.fields[0]), "hits");
+	assert_string_equal(tt_field(hit, dedup->merge.key_field), "id");
+	assert_string_equal(tt_field(hit, dedup->merge.score_field), "score");
+	assert_int_equal(dedup->merge.order, SG_ORDER_DESC);
+}
+
 static void tt_search(sg_leaf_call *call, const Search__SearchRequest *request, void *arg)
 {
 	(void)call;
@@ -125,6 +288,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_search_query_table),
 	        cmocka_unit_test(test_inventory_tables),
+	        cmocka_unit_test(test_storefront_compose),
+	        cmocka_unit_test(test_storefront_hooks),
+	        cmocka_unit_test(test_storefront_gathers_merges),
 	        cmocka_unit_test(test_runtime_accepts_tables),
 	        cmocka_unit_test(test_wrappers_check_arguments),
 	};

@@ -15,6 +15,6 @@
 #define SG_VERSION_MINOR 1
 #define SG_VERSION_PATCH 0
 /* Generated code checks it was made for a runtime it can use: bumped on table layout changes. */
-#define SG_TABLE_VERSION 1
+#define SG_TABLE_VERSION 2
 
 #endif

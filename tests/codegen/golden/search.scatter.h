@@ -6,7 +6,7 @@
 
 #include "search.pb-c.h"
 
-#if SG_TABLE_VERSION != 1
+#if SG_TABLE_VERSION != 2
 #error "search.scatter.h: regenerate it with the protoc-gen-scatter of this libscatter"
 #endif
 
