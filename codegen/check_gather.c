@@ -139,8 +139,8 @@ static void ga_quality(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan)
 		return;
 	if (plan->n_legs > 0) {
 		cg_check_error(c,
-		               "quality: a threshold counts elements of %s in the legs' "
-		               "responses, which legs of other types do not have; use predicate: "
+		               "quality: a threshold counts elements of a field of %s in every "
+		               "leg's response, and these legs return other types; use predicate: "
 		               "true",
 		               c->response->full_name);
 		return;
