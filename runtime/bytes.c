@@ -91,3 +91,21 @@ sg_err sg__bytes_encode(const ProtobufCMessage *msg, grpc_byte_buffer **out)
 	grpc_slice_unref(s);
 	return SG_OK;
 }
+
+sg_err sg__bytes_encode_arena(const ProtobufCMessage *msg, sg__arena *a, grpc_byte_buffer **out)
+{
+	size_t len;
+	uint8_t *buf;
+	grpc_slice s;
+
+	if (msg == NULL || a == NULL || out == NULL)
+		return SG_EINVAL;
+	len = protobuf_c_message_get_packed_size(msg);
+	if ((buf = sg__arena_alloc(a, len)) == NULL)
+		return SG_ENOMEM;
+	if (protobuf_c_message_pack(msg, buf) != len)
+		return SG_EENCODE;
+	s = grpc_slice_from_static_buffer(buf, len);
+	*out = grpc_raw_byte_buffer_create(&s, 1);
+	return *out != NULL ? SG_OK : SG_ENOMEM;
+}

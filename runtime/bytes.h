@@ -36,4 +36,9 @@ grpc_byte_buffer *sg__bytes_copy(const uint8_t *data, size_t len);
  * fewer than packing then copying). The caller destroys *out. */
 sg_err sg__bytes_encode(const ProtobufCMessage *msg, grpc_byte_buffer **out);
 
+/* Encodes msg (borrowed) into bytes allocated in a, wrapped without a copy in a new byte buffer
+ * (no gRPC allocation for the bytes). The caller destroys *out; a must outlive every use of it
+ * (for a leg: until its batch completes, which the call's arena does). */
+sg_err sg__bytes_encode_arena(const ProtobufCMessage *msg, sg__arena *a, grpc_byte_buffer **out);
+
 #endif

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "op.h"
 #include "scatter/trailer.h"
+#include "timer.h"
 
 /* Most calls (a request, n answers, the merge) fit the first chunk: one malloc per call. */
 #define CALL_ARENA_FIRST 8192
@@ -30,17 +31,23 @@ typedef struct sg__call {
 	int cancelled; /* written by RECV_CLOSE_ON_SERVER */
 	unsigned refs; /* accept + close + each leg in flight + the answer batch */
 	bool answered; /* the answer is sent or the client is gone: answer no more */
-	uint32_t legs_started;
-	sg__gather_state gather;
+	uint32_t n_legs;
+	uint32_t legs_started; /* legs whose start was attempted (a prefix of legs) */
+	int64_t started_ns;
+	sg__timer timer;      /* the gather's wake-up, when it asks for one */
+	sg__gather_call gc;   /* the gather's view of this call */
+	sg_leg_result *ended; /* legs in the order they ended (the arena; gc.ended) */
 	ProtobufCMessage *request;
 	grpc_byte_buffer *response;
 	sg__leg_ctx leg_ctx;
 	sg__arena arena;
-	sg__leg legs[]; /* f->group->n */
+	sg__leg legs[]; /* n_legs */
 } sg__call;
 
 static void call_free(sg__call *c)
 {
+	/* A call freed before its gather's timer fired (rejected, or the client left). */
+	sg__timer_cancel(&c->w->timers, &c->timer);
 	if (c->payload != NULL)
 		grpc_byte_buffer_destroy(c->payload);
 	if (c->response != NULL)
@@ -69,6 +76,7 @@ static void call_close_complete(sg__op *op, bool ok)
 		/* The client left (cancel or deadline): stop the legs now rather than when
 		 * propagation reaches them, and answer nobody. */
 		c->answered = true;
+		sg__timer_cancel(&c->w->timers, &c->timer);
 		sg__stats_inc(&c->w->stats->calls_cancelled);
 		for (uint32_t i = 0; i < c->legs_started; i++)
 			sg__leg_cancel(&c->legs[i]);
@@ -132,18 +140,23 @@ static void call_reject(sg__call *c, grpc_status_code code, const char *fmt, ...
 	call_send(c, code, msg != NULL ? msg : "out of memory", NULL, 0);
 }
 
+/* A leg's status as reported: a leg still in flight when the gather ended was cut short. */
+static grpc_status_code call_leg_status(const sg__call *c, const sg__leg *leg)
+{
+	return leg->in_flight ? c->f->gather->cut_status : leg->status;
+}
+
 /* A string formatted into the arena, or NULL when out of memory. */
-static char *call_format_leg(sg__call *c, const sg__leg *leg, bool in_flight, int64_t now,
-                             size_t *len)
+static char *call_format_leg(sg__call *c, const sg__leg *leg, int64_t now, size_t *len)
 {
 	sg_leg_outcome o = {.index = leg->index};
 	char *buf;
 	size_t need;
 
-	snprintf(o.target, sizeof(o.target), "%s", leg->backend->target);
-	/* A leg cut short by the gather (or never started) counts as cancelled. */
-	o.status = in_flight ? GRPC_STATUS_CANCELLED : leg->status;
-	o.latency_us = in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
+	snprintf(o.name, sizeof(o.name), "%s", leg->route->name);
+	snprintf(o.target, sizeof(o.target), "%s", leg->route->backend->target);
+	o.status = call_leg_status(c, leg);
+	o.latency_us = leg->in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
 	need = sg_leg_outcome_format(&o, NULL, 0) + 1;
 	if ((buf = sg__arena_alloc(&c->arena, need)) == NULL)
 		return NULL;
@@ -155,7 +168,7 @@ static char *call_format_leg(sg__call *c, const sg__leg *leg, bool in_flight, in
  * slices into the arena: they outlive the answer batch. NULL when out of memory. */
 static grpc_metadata *call_trailers(sg__call *c, const sg_legs_summary *sum, size_t *n_out)
 {
-	size_t n_legs = c->f->group->n, len;
+	size_t n_legs = c->n_legs, len;
 	grpc_metadata *md = sg__arena_alloc(&c->arena, (n_legs + 1) * sizeof(*md));
 	int64_t now = sg__now_ns();
 	char *buf;
@@ -170,9 +183,7 @@ static grpc_metadata *call_trailers(sg__call *c, const sg_legs_summary *sum, siz
 	md[0].key = grpc_slice_from_static_string(SG_TRAILER_SUMMARY);
 	md[0].value = grpc_slice_from_static_buffer(buf, len);
 	for (size_t i = 0; i < n_legs; i++) {
-		const sg__leg *leg = &c->legs[i];
-
-		if ((buf = call_format_leg(c, leg, leg->in_flight, now, &len)) == NULL)
+		if ((buf = call_format_leg(c, &c->legs[i], now, &len)) == NULL)
 			return NULL;
 		md[i + 1].key = grpc_slice_from_static_string(SG_TRAILER_LEG);
 		md[i + 1].value = grpc_slice_from_static_buffer(buf, len);
@@ -181,81 +192,139 @@ static grpc_metadata *call_trailers(sg__call *c, const sg_legs_summary *sum, siz
 	return md;
 }
 
-/* "all 4 legs failed: leg 0 ipv4:... UNAVAILABLE (failed to connect); leg 1 ..." naming the legs
- * that did not answer OK, truncated to CALL_MESSAGE_MAX. */
+/* "leg shards/2 (ipv4:127.0.0.1:5003): UNAVAILABLE failed to connect" at buf + used. */
+static size_t call_describe_leg(const sg__call *c, const sg__leg *leg, char *buf, size_t used)
+{
+	int n;
+
+	if (used >= CALL_MESSAGE_MAX)
+		return used;
+	n = snprintf(buf + used, CALL_MESSAGE_MAX - used, "leg %s (%s): %s %s", leg->route->name,
+	             leg->route->backend->target, sg_status_name(call_leg_status(c, leg)),
+	             leg->in_flight ? "cut short" : leg->message);
+	return n < 0 ? used : used + (size_t)n;
+}
+
+/* "all 4 legs failed: leg shards/0 (ipv4:...): UNAVAILABLE failed to connect; leg ..." naming
+ * the legs that did not answer OK, truncated to CALL_MESSAGE_MAX. */
 static const char *call_failure_message(sg__call *c, const char *head)
 {
 	char *msg = sg__arena_alloc(&c->arena, CALL_MESSAGE_MAX);
-	size_t used, n_legs = c->f->group->n;
 	const char *sep = ": ";
+	size_t used;
 
 	if (msg == NULL)
 		return "legs failed";
 	used = (size_t)snprintf(msg, CALL_MESSAGE_MAX, "%s", head);
-	for (size_t i = 0; i < n_legs && used < CALL_MESSAGE_MAX; i++) {
+	for (size_t i = 0; i < c->n_legs && used < CALL_MESSAGE_MAX; i++) {
 		const sg__leg *leg = &c->legs[i];
-		grpc_status_code st = leg->in_flight ? GRPC_STATUS_CANCELLED : leg->status;
 
-		if (st == GRPC_STATUS_OK)
+		if (call_leg_status(c, leg) == GRPC_STATUS_OK)
 			continue;
-		used += (size_t)snprintf(msg + used, CALL_MESSAGE_MAX - used,
-		                         "%sleg %zu %s %s (%s)", sep, i, leg->backend->target,
-		                         sg_status_name(st),
-		                         leg->in_flight ? "cut short" : leg->message);
+		used += (size_t)snprintf(msg + used, CALL_MESSAGE_MAX - used, "%s", sep);
+		used = call_describe_leg(c, leg, msg, used);
 		sep = "; ";
 	}
 	return msg;
 }
 
-/* The OK legs' answers merged and encoded into c->response. */
+/* The first required (heterogeneous, not optional) leg that failed by itself, or NULL. */
+static const sg__leg *call_failed_required(const sg__call *c)
+{
+	for (size_t i = 0; i < c->n_legs; i++) {
+		const sg__leg *leg = &c->legs[i];
+
+		if (leg->route->required && !leg->in_flight && leg->status != GRPC_STATUS_OK)
+			return leg;
+	}
+	return NULL;
+}
+
+/* The merge's input (every leg in leg order, or the one the gather chose) merged and encoded
+ * into c->response. */
 static sg_err call_merge(sg__call *c, const sg_legs_summary *sum)
 {
-	const ProtobufCMessage **in;
+	sg_leg_result *legs = sg__arena_alloc(&c->arena, c->n_legs * sizeof(*legs));
+	sg__merge_in in = {.request = c->request, .arena = &c->arena};
 	ProtobufCMessage *out;
-	size_t n = 0;
 	sg_err rv;
 
-	if ((in = sg__arena_alloc(&c->arena, sum->ok * sizeof(*in))) == NULL)
+	if (legs == NULL)
 		return SG_ENOMEM;
-	for (size_t i = 0; i < c->f->group->n; i++) {
-		if (!c->legs[i].in_flight && c->legs[i].response != NULL)
-			in[n++] = c->legs[i].response;
+	for (size_t i = 0; i < c->n_legs; i++) {
+		const sg__leg *leg = &c->legs[i];
+
+		legs[i] = (sg_leg_result){
+		        .name = leg->route->name,
+		        .status = call_leg_status(c, leg),
+		        .response = leg->in_flight ? NULL : leg->response,
+		};
 	}
-	rv = sg__merge_run(&c->f->plan, c->request, in, n, sum, &c->arena, &out);
-	if (rv != SG_OK)
+	in.legs = legs;
+	in.n_legs = c->n_legs;
+	if (c->gc.answer < c->n_legs) {
+		in.legs = &legs[c->gc.answer];
+		in.n_legs = 1;
+	}
+	if ((rv = sg__merge_run(&c->f->plan, &in, sum, &out)) != SG_OK)
 		return rv;
 	/* Packed straight into gRPC's slice: the bytes are copied once, not twice. */
 	return sg__bytes_encode(out, &c->response);
 }
 
-/* The gather is done: cut the other legs short and answer with what there is. */
-static void call_finish(sg__call *c)
+/* The gather is done (or aborted): cut the other legs short and answer with what there is. */
+static void call_finish(sg__call *c, sg__gather_verdict verdict)
 {
 	const sg_partial_desc *partial = &c->f->m->partial;
-	sg_legs_summary sum = {.total = (uint32_t)c->f->group->n, .ok = c->gather.ok};
+	sg_legs_summary sum = {.total = c->n_legs, .ok = c->gc.ok};
 	grpc_status_code code = GRPC_STATUS_OK;
 	const char *message = NULL;
+	const sg__leg *required;
 	grpc_metadata *trailers;
 	size_t n_trailers = 0;
 	char head[96];
 	sg_err rv;
 
 	sum.failed = sum.total - sum.ok;
-	for (uint32_t i = 0; i < c->legs_started; i++)
-		sg__leg_cancel(&c->legs[i]);
+	sg__timer_cancel(&c->w->timers, &c->timer);
+	for (uint32_t i = 0; i < c->legs_started; i++) {
+		sg__leg *leg = &c->legs[i];
+
+		if (leg->in_flight) {
+			leg->cut = true;
+			sg__leg_cancel(leg);
+			sg__stats_inc(&c->w->stats->legs_cancelled);
+		}
+	}
 	trailers = call_trailers(c, &sum, &n_trailers);
-	if (sum.ok == 0) {
+	if (verdict == SG__GATHER_ABORT) {
+		code = c->gc.abort_status;
+		message = c->gc.abort_message;
+	} else if ((required = call_failed_required(c)) != NULL) {
+		char *msg = sg__arena_alloc(&c->arena, CALL_MESSAGE_MAX);
+
+		code = required->status;
+		if (msg != NULL)
+			call_describe_leg(c, required, msg, 0);
+		message = msg != NULL ? msg : "a required leg failed";
+	} else if (sum.ok == 0) {
 		snprintf(head, sizeof(head), "all %u legs failed", sum.total);
 		code = GRPC_STATUS_UNAVAILABLE;
 		message = call_failure_message(c, head);
-	} else if (sum.failed > 0 && !partial->allow) {
-		snprintf(head, sizeof(head), "%u of %u legs failed", sum.failed, sum.total);
+	} else if (c->gc.failed > 0 && !partial->allow) {
+		/* Legs the gather cut short are its choice, not failures. */
+		snprintf(head, sizeof(head), "%u of %u legs failed", c->gc.failed, sum.total);
 		code = GRPC_STATUS_UNAVAILABLE;
 		message = call_failure_message(c, head);
 	} else if ((rv = call_merge(c, &sum)) != SG_OK) {
+		char *msg = sg__arena_alloc(&c->arena, 128);
+
 		code = GRPC_STATUS_INTERNAL;
-		message = rv == SG_ENOMEM ? "merge: out of memory" : "merge failed";
-		sg__log(SG_LOG_ERROR, "%s: merge failed: %s", c->f->m->path, sg_strerror(rv));
+		if (msg != NULL)
+			snprintf(msg, 128, "%s merge failed: %s", c->f->plan.ops->name,
+			         sg_strerror(rv));
+		message = msg != NULL ? msg : "merge failed";
+		sg__log(SG_LOG_ERROR, "%s: %s", c->f->m->path, message);
 	}
 	call_send(c, code, message, trailers, trailers != NULL ? n_trailers : 0);
 }
@@ -263,47 +332,108 @@ static void call_finish(sg__call *c)
 static void call_leg_done(sg__leg *leg, void *arg)
 {
 	sg__call *c = arg;
+	sg__gather_verdict v;
 
-	if (leg->status == GRPC_STATUS_OK) {
-		c->gather.ok++;
-	} else {
-		c->gather.failed++;
-		sg__stats_inc(&c->w->stats->legs_failed);
+	/* A leg the gather cut short was accounted for when it was cut. */
+	if (leg->cut) {
+		call_unref(c);
+		return;
 	}
-	if (!c->answered && c->f->gather->done(&c->f->m->gather, &c->gather))
-		call_finish(c);
+	if (leg->status == GRPC_STATUS_OK)
+		c->gc.ok++;
+	else
+		c->gc.failed++;
+	if (leg->status != GRPC_STATUS_OK)
+		sg__stats_inc(&c->w->stats->legs_failed);
+	if (!c->answered) {
+		c->ended[c->gc.n_ended++] = (sg_leg_result){
+		        .name = leg->route->name,
+		        .status = leg->status,
+		        .response = leg->response,
+		};
+		v = sg__gather_leg_end(c->f->gather, &c->gc,
+		                       &(sg__gather_leg){
+		                               .index = leg->index,
+		                               .status = leg->status,
+		                               .response = leg->response,
+		                               .bytes = leg->bytes,
+		                               .len = leg->len,
+		                       });
+		if (v != SG__GATHER_CONTINUE)
+			call_finish(c, v);
+	}
 	call_unref(c);
 }
 
-static void call_start_legs(sg__call *c, int64_t deadline_ns)
+static void call_timer_fired(void *arg)
 {
-	const sg__group *g = c->f->group;
+	sg__call *c = arg;
+	sg__gather_verdict v;
+
+	if (c->answered || c->f->gather->on_timer == NULL)
+		return;
+	v = c->f->gather->on_timer(&c->gc);
+	if (v != SG__GATHER_CONTINUE)
+		call_finish(c, v);
+}
+
+/* The request a leg sends: the incoming bytes, or (heterogeneous legs with field maps) one
+ * built from the decoded request; *built is set when the buffer is the caller's to destroy. */
+static grpc_byte_buffer *call_leg_request(sg__call *c, size_t i, bool *built, const char **why)
+{
+	grpc_byte_buffer *bb = NULL;
+	sg_err rv;
+
+	*built = false;
+	if (c->f->maps == NULL || sg__request_map_forwards(&c->f->maps[i]))
+		return c->payload;
+	if ((rv = sg__request_map_build(&c->f->maps[i], c->request, &c->arena, &bb)) != SG_OK) {
+		*why = rv == SG_ENOMEM ? "out of memory for the leg's request"
+		                       : "the leg's request does not encode";
+		return NULL;
+	}
+	*built = true;
+	return bb;
+}
+
+static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
+{
+	const sg_method_desc *m = c->f->m;
 	sg__leg_ctx *ctx = &c->leg_ctx;
 
 	ctx->parent = c->call;
 	ctx->cq = c->w->cq;
-	ctx->method = grpc_slice_from_static_string(c->f->m->backend_path);
-	ctx->deadline = sg__timespec_from_ns(deadline_ns);
-	ctx->request = c->payload;
-	ctx->response = c->f->m->response;
 	ctx->arena = &c->arena;
 	ctx->done = call_leg_done;
 	ctx->arg = c;
-	c->gather.total = (uint32_t)g->n;
-	for (uint32_t i = 0; i < g->n; i++) {
+	for (uint32_t i = 0; i < c->n_legs; i++) {
+		const sg__leg_route *route = &c->f->routes[i];
+		uint32_t ms = route->deadline_ms != 0 ? route->deadline_ms : m->deadline_ms;
+		int64_t deadline = sg__leg_deadline(now, ms, incoming_ns, m->margin_ms);
+		const char *why = "";
+		bool built;
+		grpc_byte_buffer *request = call_leg_request(c, i, &built, &why);
+
 		/* Each leg holds a reference until it ends, started or not. */
 		c->refs++;
 		sg__stats_inc(&c->w->stats->legs_started);
-		(void)sg__leg_start(&c->legs[i], ctx, i, g->legs[i]);
+		if (request == NULL) {
+			sg__leg_refuse(&c->legs[i], ctx, i, route, GRPC_STATUS_INTERNAL, why);
+		} else {
+			(void)sg__leg_start(&c->legs[i], ctx, i, route, request,
+			                    sg__timespec_from_ns(deadline));
+			if (built)
+				grpc_byte_buffer_destroy(request);
+		}
 		c->legs_started++;
 	}
 	/* Legs that could not start end here, after every leg has started, so that the gather
 	 * never finishes in the middle of the loop. No leg completes from inside this function
 	 * (completions come from the queue), so "not in flight" means "did not start". */
-	for (uint32_t i = 0; i < g->n; i++) {
+	for (uint32_t i = 0; i < c->n_legs; i++) {
 		if (!c->legs[i].in_flight) {
-			sg__log(SG_LOG_WARN, "leg %u %s: %s", i, g->legs[i]->target,
-			        c->legs[i].message);
+			sg__log(SG_LOG_WARN, "leg %s %s: %s", c->f->routes[i].name,
+			        c->f->routes[i].backend->target, c->legs[i].message);
 			call_leg_done(&c->legs[i], c);
 		}
 	}
@@ -326,12 +456,33 @@ static void call_post_close(sg__call *c)
 	}
 }
 
+/* Prepares the gather's view and lets the strategy start (state, wake-up). false when the call
+ * was answered instead. */
+static bool call_start_gather(sg__call *c)
+{
+	const sg__gather_ops *ops = c->f->gather;
+
+	sg__gather_call_init(&c->gc, &c->f->gather_plan, c->request, &c->arena, c->started_ns,
+	                     c->n_legs);
+	c->ended = sg__arena_alloc(&c->arena, c->n_legs * sizeof(*c->ended));
+	c->gc.ended = c->ended;
+	if (c->ended == NULL || (ops->on_start != NULL && ops->on_start(&c->gc) != SG_OK)) {
+		call_reject(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the gather");
+		return false;
+	}
+	if (c->gc.wake_ns != 0 &&
+	    sg__timer_start(&c->w->timers, &c->timer, c->gc.wake_ns, call_timer_fired, c) != SG_OK)
+		sg__log(SG_LOG_WARN, "%s: no timer for the %s gather: waiting for every leg",
+		        c->f->m->path, ops->name);
+	return true;
+}
+
 void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_timespec deadline,
                      grpc_byte_buffer *payload)
 {
-	size_t n = f->group->n;
+	int64_t now = sg__now_ns(), incoming, leg_deadline;
+	size_t n = f->n_routes;
 	sg__call *c = calloc(1, sizeof(*c) + n * sizeof(sg__leg));
-	int64_t now, leg_deadline;
 
 	if (c == NULL) {
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", f->m->path);
@@ -348,7 +499,10 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 	c->f = f;
 	c->call = call;
 	c->payload = payload;
+	c->n_legs = (uint32_t)n;
+	c->started_ns = now;
 	c->refs = 1; /* held until this function returns */
+	sg__timer_init(&c->timer);
 	sg__arena_init(&c->arena, CALL_ARENA_FIRST);
 	w->live++;
 	sg__stats_inc(&w->stats->calls_started);
@@ -360,15 +514,15 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 		            f->m->request->name);
 		goto out;
 	}
-	now = sg__now_ns();
-	leg_deadline = sg__leg_deadline(now, f->m->deadline_ms, sg__ns_from_timespec(deadline),
-	                                f->m->margin_ms);
+	incoming = sg__ns_from_timespec(deadline);
+	leg_deadline = sg__leg_deadline(now, f->m->deadline_ms, incoming, f->m->margin_ms);
 	if (leg_deadline <= now) {
 		call_reject(c, GRPC_STATUS_DEADLINE_EXCEEDED,
 		            "no time left for legs (deadline margin %u ms)", f->m->margin_ms);
 		goto out;
 	}
-	call_start_legs(c, leg_deadline);
+	if (call_start_gather(c))
+		call_start_legs(c, now, incoming);
 out:
 	call_unref(c);
 }

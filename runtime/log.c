@@ -69,3 +69,15 @@ void sg__log(sg__log_level level, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;
 }
+
+sg_err sg__why(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && len > 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return SG_ECONFIG;
+}

@@ -10,6 +10,9 @@
 #define SG_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "scatter/error.h"
 
 typedef enum sg__log_level {
 	SG_LOG_DEBUG = 0,
@@ -23,5 +26,10 @@ void sg__log(sg__log_level level, const char *fmt, ...) __attribute__((format(pr
 
 /* Whether level would be written: to skip building expensive messages. */
 bool sg__log_enabled(sg__log_level level);
+
+/* Writes why a method table does not fit (printf-style, NUL-terminated, truncated) into
+ * why[len] (why may be NULL) and returns SG_ECONFIG: for registration-time checks that report
+ * their reason to the caller, who logs it once with the method's path. */
+sg_err sg__why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

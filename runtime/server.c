@@ -23,6 +23,7 @@
 #include "log.h"
 #include "op.h"
 #include "stats.h"
+#include "stats_service.h"
 #include "worker.h"
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:0"
@@ -94,6 +95,11 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
 		s->n_workers = 1;
 	s->state = SERVER_NEW;
 	sg__backends_init(&s->backends);
+	/* First, so that no user method can take its path. */
+	if (sg__stats_service_add(s) != SG_OK) {
+		sg_server_free(s);
+		return SG_ENOMEM;
+	}
 	*out = s;
 	return SG_OK;
 }
@@ -134,38 +140,33 @@ static sg_err server_push(void ***arr, size_t *n, void *p)
 	return SG_OK;
 }
 
+static void server_fanout_free(sg__fanout *f)
+{
+	sg__fanout_fini(f);
+	free(f);
+}
+
 sg_err sg_server_add_fanout(sg_server *s, const sg_method_desc *m)
 {
 	char why[256] = "";
 	sg__fanout *f;
 	sg_err rv;
 
-	if (s == NULL || m == NULL || m->path == NULL || m->request == NULL ||
-	    m->response == NULL || m->group == NULL || m->backend_path == NULL)
+	if (s == NULL || m == NULL || m->path == NULL || m->request == NULL || m->response == NULL)
 		return SG_EINVAL;
 	if (s->state != SERVER_NEW)
 		return SG_ESTATE;
 	if (server_serves(s, m->path))
 		return SG_EEXIST;
-	if (m->deadline_ms == 0) {
-		sg__log(SG_LOG_ERROR, "%s: deadline_ms must be > 0", m->path);
-		return SG_ECONFIG;
-	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return SG_ENOMEM;
-	f->m = m;
-	if ((f->gather = sg__gather_ops_for(m->gather.kind)) == NULL) {
-		sg__log(SG_LOG_ERROR, "%s: unknown gather kind %d", m->path, (int)m->gather.kind);
-		free(f);
-		return SG_ECONFIG;
-	}
-	if ((rv = sg__merge_plan_init(&f->plan, m, why, sizeof(why))) != SG_OK) {
+	if ((rv = sg__fanout_init(f, m, why, sizeof(why))) != SG_OK) {
 		sg__log(SG_LOG_ERROR, "%s: %s", m->path, why[0] != '\0' ? why : sg_strerror(rv));
-		free(f);
+		server_fanout_free(f);
 		return rv;
 	}
 	if ((rv = server_push((void ***)&s->fanouts, &s->n_fanouts, f)) != SG_OK)
-		free(f);
+		server_fanout_free(f);
 	return rv;
 }
 
@@ -193,17 +194,30 @@ sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, co
 	return rv;
 }
 
-/* Every fan-out method's group must name targets before anything is created. */
-static sg_err server_resolve_groups(sg_server *s)
+/* Every fan-out method must fit the configured groups before anything is created. */
+static sg_err server_check_groups(sg_server *s)
 {
-	for (size_t i = 0; i < s->n_fanouts; i++) {
-		sg__fanout *f = s->fanouts[i];
+	char why[256] = "";
+	sg_err rv;
 
-		if ((f->group = sg__backends_group(&s->backends, f->m->group)) == NULL) {
-			sg__log(SG_LOG_ERROR, "%s: backend group \"%s\" has no targets", f->m->path,
-			        f->m->group);
-			return SG_ECONFIG;
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if ((rv = sg__fanout_check(s->fanouts[i], &s->backends, why, sizeof(why))) !=
+		    SG_OK) {
+			sg__log(SG_LOG_ERROR, "%s", why[0] != '\0' ? why : sg_strerror(rv));
+			return rv;
 		}
+	}
+	return SG_OK;
+}
+
+/* Once the channels exist: every method's legs, one route each. */
+static sg_err server_route(sg_server *s)
+{
+	sg_err rv;
+
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if ((rv = sg__fanout_route(s->fanouts[i], &s->backends)) != SG_OK)
+			return rv;
 	}
 	return SG_OK;
 }
@@ -308,9 +322,9 @@ sg_err sg_server_start(sg_server *s)
 		return SG_EINVAL;
 	if (s->state != SERVER_NEW)
 		return SG_ESTATE;
-	if ((rv = server_resolve_groups(s)) != SG_OK)
+	if ((rv = server_check_groups(s)) != SG_OK)
 		return rv;
-	if ((rv = sg__backends_connect(&s->backends)) != SG_OK ||
+	if ((rv = sg__backends_connect(&s->backends)) != SG_OK || (rv = server_route(s)) != SG_OK ||
 	    (rv = server_create(s)) != SG_OK) {
 		server_unwind(s);
 		return rv;
@@ -332,9 +346,10 @@ sg_err sg_server_start(sg_server *s)
 		sg_server_shutdown(s, 0);
 		return rv;
 	}
+	/* The built-in scatter.Stats is not the user's: not counted. */
 	sg__log(SG_LOG_INFO,
 	        "serving on port %d with %zu workers, %zu fan-out and %zu leaf methods", s->port,
-	        s->n_workers, s->n_fanouts, s->n_leaves);
+	        s->n_workers, s->n_fanouts, s->n_leaves - 1);
 	return SG_OK;
 }
 
@@ -406,7 +421,7 @@ void sg_server_free(sg_server *s)
 	sg_server_shutdown(s, 0);
 	sg__backends_fini(&s->backends);
 	for (size_t i = 0; i < s->n_fanouts; i++)
-		free(s->fanouts[i]);
+		server_fanout_free(s->fanouts[i]);
 	free(s->fanouts);
 	for (size_t i = 0; i < s->n_leaves; i++)
 		free(s->leaves[i]);
@@ -425,4 +440,5 @@ void sg_server_stats_get(const sg_server *s, sg_server_stats *out)
 	        atomic_load_explicit(&s->stats.calls_cancelled, memory_order_relaxed);
 	out->legs_started = atomic_load_explicit(&s->stats.legs_started, memory_order_relaxed);
 	out->legs_failed = atomic_load_explicit(&s->stats.legs_failed, memory_order_relaxed);
+	out->legs_cancelled = atomic_load_explicit(&s->stats.legs_cancelled, memory_order_relaxed);
 }

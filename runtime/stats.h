@@ -13,6 +13,7 @@ typedef struct sg__stats {
 	atomic_uint_fast64_t calls_cancelled;
 	atomic_uint_fast64_t legs_started;
 	atomic_uint_fast64_t legs_failed;
+	atomic_uint_fast64_t legs_cancelled;
 } sg__stats;
 
 static inline void sg__stats_inc(atomic_uint_fast64_t *counter)

@@ -58,8 +58,9 @@ size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "index=%" PRIu32 " target=%s status=%s latency_us=%" PRId64,
-	                 o->index, o->target, sg_status_name(o->status), o->latency_us);
+	int n = snprintf(buf, size,
+	                 "index=%" PRIu32 " name=%s target=%s status=%s latency_us=%" PRId64,
+	                 o->index, o->name, o->target, sg_status_name(o->status), o->latency_us);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -152,6 +153,13 @@ sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out)
 	char status[32];
 	if (next_field(&p, "index", &v, &n) || parse_u32(v, n, &o.index))
 		return SG_EINVAL;
+	o.name[0] = '\0';
+	if (next_field(&p, "name", &v, &n) == 0) {
+		if (n == 0 || n >= sizeof(o.name))
+			return SG_EINVAL;
+		memcpy(o.name, v, n);
+		o.name[n] = '\0';
+	}
 	if (next_field(&p, "target", &v, &n) || n == 0 || n >= sizeof(o.target))
 		return SG_EINVAL;
 	memcpy(o.target, v, n);

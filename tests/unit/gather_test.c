@@ -14,11 +14,6 @@ static void test_all_waits_for_every_leg(void **state)
 	const sg__gather_ops *ops = sg__gather_ops_for(SG_GATHER_ALL);
 	assert_non_null(ops);
 	assert_string_equal(ops->name, "all");
-	sg_gather_desc g = {.kind = SG_GATHER_ALL};
-	assert_false(ops->done(&g, &(sg__gather_state){.total = 4, .ok = 3}));
-	assert_false(ops->done(&g, &(sg__gather_state){.total = 4, .ok = 1, .failed = 2}));
-	assert_true(ops->done(&g, &(sg__gather_state){.total = 4, .ok = 3, .failed = 1}));
-	assert_true(ops->done(&g, &(sg__gather_state){.total = 4, .failed = 4}));
 }
 
 static void test_unknown_kind(void **state)

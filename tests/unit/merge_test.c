@@ -97,6 +97,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The first n legs answered OK, in leg order. */
+static sg__merge_in legs_in(fixture *f, const Mt__Req *req, size_t n)
+{
+	static sg_leg_result legs[3];
+	static const char *const names[3] = {"g/0", "g/1", "g/2"};
+
+	for (size_t i = 0; i < n; i++)
+		legs[i] = (sg_leg_result){
+		        .name = names[i], .status = GRPC_STATUS_OK, .response = f->in[i]};
+	return (sg__merge_in){.request = req != NULL ? &req->base : NULL,
+	                      .legs = legs,
+	                      .n_legs = n,
+	                      .arena = &f->arena};
+}
+
 static Mt__Resp *merge(fixture *f, const sg_method_desc *m, const Mt__Req *req, size_t n)
 {
 	sg__merge_plan plan;
@@ -104,9 +119,9 @@ static Mt__Resp *merge(fixture *f, const sg_method_desc *m, const Mt__Req *req, 
 	assert_int_equal(sg__merge_plan_init(&plan, m, why, sizeof(why)), SG_OK);
 	sg_legs_summary counts = {.total = 4, .ok = (uint32_t)n, .failed = 4 - (uint32_t)n};
 	ProtobufCMessage *out = NULL;
-	assert_int_equal(
-	        sg__merge_run(&plan, req ? &req->base : NULL, f->in, n, &counts, &f->arena, &out),
-	        SG_OK);
+	sg__merge_in in = legs_in(f, req, n);
+	assert_int_equal(sg__merge_run(&plan, &in, &counts, &out), SG_OK);
+	sg__merge_plan_fini(&plan);
 	return (Mt__Resp *)out;
 }
 
@@ -239,6 +254,7 @@ static void expect_config_error(const sg_method_desc *m, const char *want)
 	sg__merge_plan plan;
 	char why[200] = "";
 	assert_int_equal(sg__merge_plan_init(&plan, m, why, sizeof(why)), SG_ECONFIG);
+	sg__merge_plan_fini(&plan);
 	assert_string_equal(why, want);
 }
 

@@ -44,16 +44,45 @@ static void test_outcome_round_trip(void **state)
 	                    .status = GRPC_STATUS_DEADLINE_EXCEEDED,
 	                    .latency_us = 300102},
 	               back;
+	strcpy(o.name, "shards/3");
 	strcpy(o.target, "ipv4:127.0.0.1:5004");
 	size_t n = sg_leg_outcome_format(&o, buf, sizeof(buf));
 	assert_int_equal(n, strlen(buf));
-	assert_string_equal(buf, "index=3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED "
-	                         "latency_us=300102");
+	assert_string_equal(buf, "index=3 name=shards/3 target=ipv4:127.0.0.1:5004 "
+	                         "status=DEADLINE_EXCEEDED latency_us=300102");
 	assert_int_equal(sg_leg_outcome_parse(buf, &back), SG_OK);
 	assert_int_equal(back.index, 3);
+	assert_string_equal(back.name, "shards/3");
 	assert_string_equal(back.target, o.target);
 	assert_int_equal(back.status, GRPC_STATUS_DEADLINE_EXCEEDED);
 	assert_int_equal(back.latency_us, 300102);
+}
+
+/* Heterogeneous legs carry the table's leg name; a peer without names still parses. */
+static void test_outcome_names(void **state)
+{
+	(void)state;
+	char buf[512];
+	sg_leg_outcome o = {.index = 1, .status = GRPC_STATUS_CANCELLED, .latency_us = 7}, back;
+	strcpy(o.name, "profile");
+	strcpy(o.target, "unix:/tmp/p.sock");
+	sg_leg_outcome_format(&o, buf, sizeof(buf));
+	assert_string_equal(buf, "index=1 name=profile target=unix:/tmp/p.sock status=CANCELLED "
+	                         "latency_us=7");
+	assert_int_equal(sg_leg_outcome_parse(buf, &back), SG_OK);
+	assert_string_equal(back.name, "profile");
+	assert_int_equal(back.status, GRPC_STATUS_CANCELLED);
+	assert_int_equal(
+	        sg_leg_outcome_parse("index=0 target=ipv4:1.2.3.4:5 status=OK latency_us=9", &back),
+	        SG_OK);
+	assert_string_equal(back.name, "");
+	assert_string_equal(back.target, "ipv4:1.2.3.4:5");
+	/* A name too long for the struct is refused, not cut. */
+	char longer[400] = "index=0 name=";
+	for (int i = 0; i < 200; i++)
+		strcat(longer, "x");
+	strcat(longer, " target=t status=OK latency_us=1");
+	assert_int_equal(sg_leg_outcome_parse(longer, &back), SG_EINVAL);
 }
 
 static void test_parse_rejects_garbage(void **state)
@@ -75,6 +104,8 @@ static void test_parse_rejects_garbage(void **state)
 	        "index=1 target= status=OK latency_us=1",
 	        "index=1 target=x status=OK latency_us=1z",
 	        "index=1 target=x status=OK",
+	        "index=1 name= target=x status=OK latency_us=1",
+	        "index=1 target=x name=a status=OK latency_us=1",
 	};
 	for (size_t i = 0; i < sizeof(bad_outcomes) / sizeof(bad_outcomes[0]); i++)
 		assert_int_equal(sg_leg_outcome_parse(bad_outcomes[i], &o), SG_EINVAL);
@@ -87,6 +118,7 @@ int main(void)
 	        cmocka_unit_test(test_status_names),
 	        cmocka_unit_test(test_summary_round_trip),
 	        cmocka_unit_test(test_outcome_round_trip),
+	        cmocka_unit_test(test_outcome_names),
 	        cmocka_unit_test(test_parse_rejects_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

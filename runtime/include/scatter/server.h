@@ -82,13 +82,17 @@ void sg_server_shutdown(sg_server *s, uint32_t grace_ms);
 /* Shuts down if needed, then frees everything. NULL is a no-op. */
 void sg_server_free(sg_server *s);
 
-/* Counters since start, read with relaxed atomics (for tests and tools). */
+/* Counters since start, read with relaxed atomics (for tests and tools). Every server also
+ * answers them over gRPC at /scatter.Stats/Get (proto/scatter/stats.proto), a built-in leaf
+ * method: a user method cannot take that path (SG_EEXIST). */
 typedef struct sg_server_stats {
 	uint64_t calls_started;   /* fan-out + leaf calls accepted */
 	uint64_t calls_cancelled; /* calls the client cancelled (or whose deadline passed) before
 	                             they were answered */
 	uint64_t legs_started;
-	uint64_t legs_failed;
+	uint64_t legs_failed;    /* legs that ended non-OK by themselves */
+	uint64_t legs_cancelled; /* legs the gather cut short (first_n, quorum, best_effort,
+	                            quality: once it had what it needed) */
 } sg_server_stats;
 
 void sg_server_stats_get(const sg_server *s, sg_server_stats *out);

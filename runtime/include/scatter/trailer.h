@@ -5,10 +5,14 @@
  * it as is:
  *
  *   scatter-legs: total=4 ok=3 failed=1
- *   scatter-leg:  index=0 target=ipv4:127.0.0.1:5001 status=OK latency_us=50211
- *   scatter-leg:  index=3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED latency_us=300102
+ *   scatter-leg:  index=0 name=shards/0 target=ipv4:127.0.0.1:5001 status=OK latency_us=50211
+ *   scatter-leg:  index=3 name=shards/3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED
+ *                 latency_us=300102                                      (one line on the wire)
  *
- * One scatter-leg entry per leg, in leg order. Status names are gRPC's canonical code names.
+ * One scatter-leg entry per leg, in leg order. A leg's name is "<group>/<i>" for the legs of a
+ * backend group and the table's Leg.name for heterogeneous legs. Status names are gRPC's
+ * canonical code names. A leg the gather cut short reports CANCELLED (DEADLINE_EXCEEDED for a
+ * best-effort gather's soft deadline).
  */
 #ifndef SCATTER_TRAILER_H
 #define SCATTER_TRAILER_H
@@ -35,6 +39,7 @@ typedef struct sg_legs_summary {
 
 typedef struct sg_leg_outcome {
 	uint32_t index;
+	char name[128]; /* "" when parsed from a peer that does not send names */
 	char target[256];
 	grpc_status_code status;
 	int64_t latency_us;
@@ -51,7 +56,9 @@ sg_err sg_status_from_name(const char *name, grpc_status_code *out);
 size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size);
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size);
 
-/* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. */
+/* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. The name
+ * field may be missing (older peers): name is then "". Names and targets longer than their
+ * arrays are refused. */
 sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out);
 sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out);
 

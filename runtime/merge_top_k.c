@@ -1,0 +1,134 @@
+/*
+ * merge_top_k.c: TOP_K keeps the best `limit` elements of a repeated message field across the
+ * OK legs, by a numeric field of the element; ties keep leg order, then element order.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "merge.h"
+#include "reflect.h"
+
+static sg_err top_k_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, size_t len)
+{
+	const ProtobufCFieldDescriptor *f;
+	const ProtobufCMessageDescriptor *elem;
+
+	if (m->merge.n_fields != 1 || m->merge.fields == NULL)
+		return sg__why(why, len, "top_k: exactly one field is needed, not %zu",
+		               m->merge.n_fields);
+	f = sg__field(m->response, m->merge.fields[0]);
+	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED ||
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return sg__why(why, len, "top_k: field %u of %s is not a repeated message field",
+		               (unsigned)m->merge.fields[0], m->response->name);
+	p->fields[p->n_fields++] = f;
+	elem = f->descriptor;
+	p->score = sg__field(elem, m->merge.score_field);
+	if (p->score == NULL || p->score->label == PROTOBUF_C_LABEL_REPEATED ||
+	    !sg__type_is_number(p->score->type))
+		return sg__why(why, len, "top_k: field %u of %s is not a numeric scalar",
+		               (unsigned)m->merge.score_field, elem->name);
+	if (m->merge.limit_field != 0) {
+		p->limit_field = sg__field(m->request, m->merge.limit_field);
+		if (p->limit_field == NULL || p->limit_field->label == PROTOBUF_C_LABEL_REPEATED ||
+		    !sg__type_is_integer(p->limit_field->type))
+			return sg__why(why, len, "top_k: field %u of %s is not an integer scalar",
+			               (unsigned)m->merge.limit_field, m->request->name);
+	} else if (m->merge.limit == 0) {
+		return sg__why(why, len, "top_k: neither a limit nor a limit field");
+	}
+	return SG_OK;
+}
+
+typedef struct topk_entry {
+	double score;
+	size_t seq; /* position across legs in leg order: ties keep it (a stable sort) */
+	ProtobufCMessage *elem;
+} topk_entry;
+
+static int topk_cmp_desc(const void *x, const void *y)
+{
+	const topk_entry *a = x, *b = y;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int topk_cmp_asc(const void *x, const void *y)
+{
+	const topk_entry *a = x, *b = y;
+
+	if (a->score != b->score)
+		return a->score < b->score ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The request's limit if it sets one, capped by the method's fixed limit; else the fixed
+ * limit; 0 means no limit. */
+static size_t topk_limit(const sg__merge_plan *p, const ProtobufCMessage *request)
+{
+	size_t fixed = p->method->merge.limit;
+	double asked;
+
+	if (p->limit_field == NULL || request == NULL)
+		return fixed;
+	asked = sg__field_number(request, p->limit_field);
+	if (!(asked >= 1))
+		return fixed;
+	if (fixed != 0 && asked > (double)fixed)
+		return fixed;
+	return asked > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)asked;
+}
+
+static sg_err top_k_run(const sg__merge_plan *p, const sg__merge_in *in, ProtobufCMessage *out)
+{
+	const ProtobufCFieldDescriptor *f = p->fields[0];
+	bool asc = p->method->merge.order == SG_ORDER_ASC;
+	size_t total = 0, at = 0, limit;
+	ProtobufCMessage **res;
+	topk_entry *e;
+
+	for (size_t j = 0; j < in->n_legs; j++) {
+		if (in->legs[j].response != NULL)
+			total += sg__field_count(in->legs[j].response, f);
+	}
+	limit = topk_limit(p, in->request);
+	if (limit == 0 || limit > total)
+		limit = total;
+	sg__field_set_array(out, f, NULL, 0);
+	if (total == 0)
+		return SG_OK;
+	e = sg__arena_alloc(in->arena, total * sizeof(*e));
+	res = sg__arena_alloc(in->arena, limit * sizeof(*res));
+	if (e == NULL || res == NULL)
+		return SG_ENOMEM;
+	for (size_t j = 0; j < in->n_legs; j++) {
+		const ProtobufCMessage *r = in->legs[j].response;
+		size_t cnt = r != NULL ? sg__field_count(r, f) : 0;
+		ProtobufCMessage **arr = cnt > 0 ? sg__field_array(r, f) : NULL;
+
+		for (size_t k = 0; k < cnt; k++, at++) {
+			double s = sg__field_number(arr[k], p->score);
+
+			/* NaN sorts last in either order rather than poisoning the comparison. */
+			if (isnan(s))
+				s = asc ? INFINITY : -INFINITY;
+			e[at] = (topk_entry){.score = s, .seq = at, .elem = arr[k]};
+		}
+	}
+	qsort(e, total, sizeof(*e), asc ? topk_cmp_asc : topk_cmp_desc);
+	for (size_t i = 0; i < limit; i++)
+		res[i] = e[i].elem;
+	sg__field_set_array(out, f, res, limit);
+	return SG_OK;
+}
+
+const sg__merge_ops sg__merge_top_k = {
+        .name = "top_k",
+        .start = SG__MERGE_FROM_FIRST_OK,
+        .plan = top_k_plan,
+        .run = top_k_run,
+};
