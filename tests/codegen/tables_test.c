@@ -269,6 +269,7 @@ static void test_runtime_accepts_tables(void **state)
 	assert_int_equal(search__shard__serve(s, &shard, NULL), SG_OK);
 	assert_int_equal(acme__inventory__v1__inventory_hub__register(s), SG_OK);
 	assert_int_equal(acme__inventory__v1__inventory_hub__serve(s, &hub, NULL), SG_OK);
+	assert_int_equal(shop__v1__storefront__register(s), SG_OK);
 	/* Registering the same tables twice is the runtime's SG_EEXIST, passed through. */
 	assert_int_equal(search__search__register(s), SG_EEXIST);
 	sg_server_free(s);
