@@ -82,7 +82,7 @@ static void print_view(const Dashboard__DashboardView *v)
 			printf("         %-12s %.3f\n", v->recs->recs[i]->item,
 			       v->recs->recs[i]->score);
 	} else {
-		printf("recs     (none: the recommendations leg did not answer in time)\n");
+		printf("recs     (none: the optional recs leg failed, see the legs)\n");
 	}
 	printf("legs ok %u, failed %u\n", v->legs_ok, v->legs_failed);
 }
