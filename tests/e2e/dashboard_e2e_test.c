@@ -25,12 +25,14 @@
 
 #include "dashboard.scatter.h"
 #include "proc.h"
+#include "scatter/stats.pb-c.h"
 
 #define READY_TIMEOUT_MS 15000 /* process start under ASan on a busy 2-core machine */
 #define STOP_TIMEOUT_MS  10000
 #define CALL_TIMEOUT_MS  5000
 #define METHOD_DEADLINE  1000 /* dashboard.proto: Dashboard.Get deadline_ms */
 #define RECS_DEADLINE    300  /* dashboard.proto: the recs leg's deadline_ms */
+#define STATS_WAIT_MS    5000 /* bound for a backend to count a cancelled call */
 
 enum { PROFILE, ORDERS, RECS, N_LEAVES };
 
@@ -194,6 +196,39 @@ static sg_leg_outcome leg_named(const sg_call_result *res, const char *name, uin
 	return found;
 }
 
+/* The number of calls the server at addr counted as cancelled (its /scatter.Stats/Get). */
+static uint64_t calls_cancelled(const char *addr)
+{
+	Scatter__StatsRequest req = SCATTER__STATS_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	uint64_t n;
+	sg_client *c;
+
+	assert_int_equal(sg_client_open(addr, &c), SG_OK);
+	assert_int_equal(sg_client_call(c, "/scatter.Stats/Get", &req.base,
+	                                &scatter__server_stats__descriptor, CALL_TIMEOUT_MS, &resp,
+	                                NULL),
+	                 SG_OK);
+	n = ((Scatter__ServerStats *)resp)->calls_cancelled;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	sg_client_close(c);
+	return n;
+}
+
+/* Waits (bounded by STATS_WAIT_MS) until the server at addr has counted more than `before`
+ * cancelled calls: the backend learns of a passed deadline on its own, asynchronously. No
+ * readiness signal exists for it, so this polls. Returns the last count seen. */
+static uint64_t wait_cancelled_above(const char *addr, uint64_t before)
+{
+	double deadline = now_ms() + STATS_WAIT_MS;
+	struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+	uint64_t n;
+
+	while ((n = calls_cancelled(addr)) <= before && now_ms() < deadline)
+		nanosleep(&pause, NULL);
+	return n;
+}
+
 /* Asserts the profile and orders parts of a view for user_id and max_orders: each from its
  * own service, with the mapped request fields visible in the answer. */
 static void assert_profile_and_orders(const Dashboard__DashboardView *v, uint64_t user_id,
@@ -319,10 +354,12 @@ static void test_profile_down(void **state)
 static const cluster_spec recs_slow = {.latency_ms = {0, 0, 3000}};
 
 /* Recommendations take 3 s, their leg's deadline is 300 ms (the method's is 1000 ms): the view
- * comes at about 300 ms, OK, without recs, and the recs leg is DEADLINE_EXCEEDED. */
+ * comes at about 300 ms, OK, without recs, and the recs leg is DEADLINE_EXCEEDED. The leg's
+ * deadline travelled with it: the recommendations service itself saw its call end unanswered. */
 static void test_recs_slower_than_leg_deadline(void **state)
 {
 	cluster *c = *state;
+	uint64_t before = calls_cancelled(c->leaves[RECS].addr);
 	Dashboard__DashboardView *v;
 	sg_call_result res;
 	double ms;
@@ -341,6 +378,7 @@ static void test_recs_slower_than_leg_deadline(void **state)
 	                 GRPC_STATUS_DEADLINE_EXCEEDED);
 	dashboard__dashboard_view__free_unpacked(v, NULL);
 	sg_call_result_fini(&res);
+	assert_true(wait_cancelled_above(c->leaves[RECS].addr, before) > before);
 }
 
 int main(int argc, char **argv)
