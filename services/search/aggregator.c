@@ -1,7 +1,8 @@
 /*
- * search-aggregator: serves search.Search/Query, fanning out to every shard and keeping the
- * global top k, exactly as search.proto's option declares. This is the whole program a user
- * writes: the generated search__search__register does the rest.
+ * search-aggregator: serves every method of search.Search (Query, QueryFast, QueryWithin, ...),
+ * each fanning out to every shard and gathering and merging exactly as its option in
+ * search.proto declares. This is the whole program a user writes, with the hooks the options
+ * name (hooks.c): the generated search__search__register does the rest.
  *
  *   search-aggregator --shards 127.0.0.1:5001,127.0.0.1:5002 [--listen 127.0.0.1:0] [--threads T]
  *

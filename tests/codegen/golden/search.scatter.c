@@ -79,11 +79,291 @@ const sg_method_desc search__search__query__fanout = {
 	},
 };
 
+static const uint32_t search__search__query_fast__merge_fields[] = {
+	1, /* hits */
+};
+
+const sg_method_desc search__search__query_fast__fanout = {
+	.path = "/search.Search/QueryFast",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {
+		.kind = SG_GATHER_FIRST_N,
+		.n = 2,
+	},
+	.merge = {
+		.kind = SG_MERGE_TOP_K,
+		.fields = search__search__query_fast__merge_fields,
+		.n_fields = 1,
+		.score_field = 2, /* score */
+		.order = SG_ORDER_DESC,
+		.limit = 10,
+		.limit_field = 2, /* k */
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const uint32_t search__search__query_within__merge_fields[] = {
+	1, /* hits */
+};
+
+const sg_method_desc search__search__query_within__fanout = {
+	.path = "/search.Search/QueryWithin",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {
+		.kind = SG_GATHER_BEST_EFFORT,
+		.soft_ms = 150,
+	},
+	.merge = {
+		.kind = SG_MERGE_TOP_K,
+		.fields = search__search__query_within__merge_fields,
+		.n_fields = 1,
+		.score_field = 2, /* score */
+		.order = SG_ORDER_DESC,
+		.limit = 10,
+		.limit_field = 2, /* k */
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const uint32_t search__search__query_good_enough__merge_fields[] = {
+	1, /* hits */
+};
+
+const sg_method_desc search__search__query_good_enough__fanout = {
+	.path = "/search.Search/QueryGoodEnough",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {
+		.kind = SG_GATHER_QUALITY,
+		.field = 1, /* hits */
+		.by = 2, /* score */
+		.min_count = 3,
+		.min_score = 0.9,
+	},
+	.merge = {
+		.kind = SG_MERGE_TOP_K,
+		.fields = search__search__query_good_enough__merge_fields,
+		.n_fields = 1,
+		.score_field = 2, /* score */
+		.order = SG_ORDER_DESC,
+		.limit = 10,
+		.limit_field = 2, /* k */
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const uint32_t search__search__query_judged__merge_fields[] = {
+	1, /* hits */
+};
+
+/* sg_quality_fn -> search__search__query_judged_quality() */
+static bool search__search__query_judged__quality_hook(const ProtobufCMessage *request,
+						       const sg_leg_result *legs, size_t n_legs)
+{
+	return search__search__query_judged_quality((const Search__SearchRequest *)request, legs,
+						    n_legs);
+}
+
+const sg_method_desc search__search__query_judged__fanout = {
+	.path = "/search.Search/QueryJudged",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {
+		.kind = SG_GATHER_QUALITY,
+		.predicate = search__search__query_judged__quality_hook,
+	},
+	.merge = {
+		.kind = SG_MERGE_TOP_K,
+		.fields = search__search__query_judged__merge_fields,
+		.n_fields = 1,
+		.score_field = 2, /* score */
+		.order = SG_ORDER_DESC,
+		.limit = 10,
+		.limit_field = 2, /* k */
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const uint32_t search__search__query_all__merge_fields[] = {
+	1, /* hits */
+};
+
+const sg_method_desc search__search__query_all__fanout = {
+	.path = "/search.Search/QueryAll",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {.kind = SG_GATHER_ALL},
+	.merge = {
+		.kind = SG_MERGE_CONCAT,
+		.fields = search__search__query_all__merge_fields,
+		.n_fields = 1,
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const uint32_t search__search__query_unique__merge_fields[] = {
+	1, /* hits */
+};
+
+const sg_method_desc search__search__query_unique__fanout = {
+	.path = "/search.Search/QueryUnique",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {.kind = SG_GATHER_ALL},
+	.merge = {
+		.kind = SG_MERGE_UNION,
+		.fields = search__search__query_unique__merge_fields,
+		.n_fields = 1,
+		.key_field = 1, /* doc_id */
+		.score_field = 2, /* score */
+		.order = SG_ORDER_DESC,
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+static const sg_reduce_field search__search__count__reduce[] = {
+	{.field = 5, .op = SG_REDUCE_SUM}, /* total_matches */
+	{.field = 6, .op = SG_REDUCE_MAX}, /* best_score */
+};
+
+const sg_method_desc search__search__count__fanout = {
+	.path = "/search.Search/Count",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {.kind = SG_GATHER_ALL},
+	.merge = {
+		.kind = SG_MERGE_REDUCE,
+		.reduce = search__search__count__reduce,
+		.n_reduce = 2,
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
+/* sg_merge_fn -> search__search__query_diverse_merge() */
+static sg_err search__search__query_diverse__merge_hook(sg_merge_ctx *ctx,
+							const ProtobufCMessage *request,
+							const sg_leg_result *legs, size_t n_legs,
+							ProtobufCMessage *out)
+{
+	return search__search__query_diverse_merge(ctx, (const Search__SearchRequest *)request,
+						   legs, n_legs, (Search__SearchResponse *)out);
+}
+
+const sg_method_desc search__search__query_diverse__fanout = {
+	.path = "/search.Search/QueryDiverse",
+	.request = &search__search_request__descriptor,
+	.response = &search__search_response__descriptor,
+	.group = "shards",
+	.backend_path = "/search.Shard/Search",
+	.deadline_ms = 1000,
+	.margin_ms = 20,
+	.gather = {.kind = SG_GATHER_ALL},
+	.merge = {
+		.kind = SG_MERGE_CUSTOM,
+		.custom = search__search__query_diverse__merge_hook,
+	},
+	.partial = {
+		.allow = true,
+		.total_field = 2, /* shards_total */
+		.ok_field = 3, /* shards_ok */
+		.failed_field = 4, /* shards_failed */
+	},
+};
+
 sg_err search__search__register(sg_server *s)
 {
 	sg_err rv;
 
 	rv = sg_server_add_fanout(s, &search__search__query__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_fast__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_within__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_good_enough__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_judged__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_all__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_unique__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__count__fanout);
+	if (rv != SG_OK)
+		return rv;
+	rv = sg_server_add_fanout(s, &search__search__query_diverse__fanout);
 	if (rv != SG_OK)
 		return rv;
 	return SG_OK;
@@ -99,6 +379,127 @@ sg_err search__search__query_call(sg_client *c, const Search__SearchRequest *req
 	if (response == NULL)
 		return SG_EINVAL;
 	rv = sg_client_call(c, "/search.Search/Query", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_fast_call(sg_client *c, const Search__SearchRequest *request,
+				       uint32_t timeout_ms, Search__SearchResponse **response,
+				       sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryFast", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_within_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryWithin", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_good_enough_call(sg_client *c, const Search__SearchRequest *request,
+					      uint32_t timeout_ms,
+					      Search__SearchResponse **response,
+					      sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryGoodEnough", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_judged_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryJudged", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_all_call(sg_client *c, const Search__SearchRequest *request,
+				      uint32_t timeout_ms, Search__SearchResponse **response,
+				      sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryAll", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_unique_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryUnique", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__count_call(sg_client *c, const Search__SearchRequest *request,
+				  uint32_t timeout_ms, Search__SearchResponse **response,
+				  sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/Count", (const ProtobufCMessage *)request,
+			    &search__search_response__descriptor, timeout_ms, &msg, result);
+	*response = (Search__SearchResponse *)msg;
+	return rv;
+}
+
+sg_err search__search__query_diverse_call(sg_client *c, const Search__SearchRequest *request,
+					  uint32_t timeout_ms, Search__SearchResponse **response,
+					  sg_call_result *result)
+{
+	ProtobufCMessage *msg = NULL;
+	sg_err rv;
+
+	if (response == NULL)
+		return SG_EINVAL;
+	rv = sg_client_call(c, "/search.Search/QueryDiverse", (const ProtobufCMessage *)request,
 			    &search__search_response__descriptor, timeout_ms, &msg, result);
 	*response = (Search__SearchResponse *)msg;
 	return rv;

@@ -34,6 +34,14 @@ sg_err search__shard__search_call(sg_client *c, const Search__SearchRequest *req
 
 /* ---- service search.Search --------------------------------------------------------- */
 extern const sg_method_desc search__search__query__fanout;
+extern const sg_method_desc search__search__query_fast__fanout;
+extern const sg_method_desc search__search__query_within__fanout;
+extern const sg_method_desc search__search__query_good_enough__fanout;
+extern const sg_method_desc search__search__query_judged__fanout;
+extern const sg_method_desc search__search__query_all__fanout;
+extern const sg_method_desc search__search__query_unique__fanout;
+extern const sg_method_desc search__search__count__fanout;
+extern const sg_method_desc search__search__query_diverse__fanout;
 
 /* Serves every fan-out method of search.Search on s (sg_server_add_fanout);
  * returns the first error. */
@@ -43,6 +51,50 @@ sg_err search__search__register(sg_server *s);
 sg_err search__search__query_call(sg_client *c, const Search__SearchRequest *request,
 				  uint32_t timeout_ms, Search__SearchResponse **response,
 				  sg_call_result *result);
+sg_err search__search__query_fast_call(sg_client *c, const Search__SearchRequest *request,
+				       uint32_t timeout_ms, Search__SearchResponse **response,
+				       sg_call_result *result);
+sg_err search__search__query_within_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result);
+sg_err search__search__query_good_enough_call(sg_client *c, const Search__SearchRequest *request,
+					      uint32_t timeout_ms,
+					      Search__SearchResponse **response,
+					      sg_call_result *result);
+sg_err search__search__query_judged_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result);
+sg_err search__search__query_all_call(sg_client *c, const Search__SearchRequest *request,
+				      uint32_t timeout_ms, Search__SearchResponse **response,
+				      sg_call_result *result);
+sg_err search__search__query_unique_call(sg_client *c, const Search__SearchRequest *request,
+					 uint32_t timeout_ms, Search__SearchResponse **response,
+					 sg_call_result *result);
+sg_err search__search__count_call(sg_client *c, const Search__SearchRequest *request,
+				  uint32_t timeout_ms, Search__SearchResponse **response,
+				  sg_call_result *result);
+sg_err search__search__query_diverse_call(sg_client *c, const Search__SearchRequest *request,
+					  uint32_t timeout_ms, Search__SearchResponse **response,
+					  sg_call_result *result);
+
+/* ---- Implement these: the C hooks of search.Search --------------------------------- */
+/* Declared here, defined by you: the tables call them through trampolines, so a
+ * missing one is a link error naming it. They run on a worker thread: never block. */
+
+/* The quality predicate of /search.Search/QueryJudged.
+ * Called after each leg ends, with the legs ended so far in the order they ended: true stops
+ * the gather (the legs in flight are cancelled). Everything is borrowed for the call. */
+bool search__search__query_judged_quality(const Search__SearchRequest *request,
+					  const sg_leg_result *legs, size_t n_legs);
+
+/* The custom merge of /search.Search/QueryDiverse.
+ * Fill out (initialised) from legs[n_legs]: every leg, in leg order, a failed one with a NULL
+ * response. What out points to comes from sg_merge_alloc(ctx) or from the legs' responses
+ * (they live as long). Everything else is borrowed for the call. A non-OK return fails
+ * the call with INTERNAL. */
+sg_err search__search__query_diverse_merge(sg_merge_ctx *ctx, const Search__SearchRequest *request,
+					   const sg_leg_result *legs, size_t n_legs,
+					   Search__SearchResponse *out);
 
 #ifdef __cplusplus
 }
