@@ -15,10 +15,12 @@ set -euo pipefail
 build=$1 cmake=$2 cc=$3 build_type=${4:-RelWithDebInfo} sanitize=${5:-OFF}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RUN_TIMEOUT_S=30
-STEP_TIMEOUT_S=240
+BUDGET_S=240 # every step shares it, so the script ends (and cleans up) before ctest's 300 s
+
 
 tmp=$(mktemp -d -t scatter-pkg.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 143' TERM INT
 prefix=$tmp/prefix
 t0=$SECONDS
 
@@ -29,9 +31,10 @@ fail() {
 
 # step NAME CMD... : runs CMD (bounded) with its output in $tmp/NAME.log, shown on failure.
 step() {
-	local name=$1 t=$SECONDS
+	local name=$1 t=$SECONDS left=$((BUDGET_S - SECONDS + t0))
 	shift
-	if ! timeout "$STEP_TIMEOUT_S" "$@" >"$tmp/$name.log" 2>&1; then
+	[ "$left" -gt 0 ] || fail "$name: out of time (${BUDGET_S} s for the whole test)"
+	if ! timeout "$left" "$@" >"$tmp/$name.log" 2>&1; then
 		tail -n 60 "$tmp/$name.log"
 		fail "$name: $*"
 	fi
