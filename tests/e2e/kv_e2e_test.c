@@ -260,13 +260,13 @@ static void server_stats(const char *addr, Scatter__ServerStats *out)
 	sg_client_close(c);
 }
 
-/* Waits (bounded by STATS_WAIT_MS) until the server at addr has counted more than `before`
- * cancelled calls: the cancellation travels to the backend asynchronously, after the answer.
- * No readiness signal exists for it, so this polls. Returns the last count seen. */
-static uint64_t wait_cancelled_above(const char *addr, uint64_t before)
+/* Waits (at most wait_ms) until the server at addr has counted more than `before` cancelled
+ * calls: the cancellation travels to the backend asynchronously, after the answer. No readiness
+ * signal exists for it, so this polls. Returns the last count seen. */
+static uint64_t wait_cancelled_above(const char *addr, uint64_t before, double wait_ms)
 {
 	Scatter__ServerStats st;
-	double deadline = now_ms() + STATS_WAIT_MS;
+	double deadline = now_ms() + wait_ms;
 	struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
 
 	for (;;) {
@@ -278,6 +278,33 @@ static uint64_t wait_cancelled_above(const char *addr, uint64_t before)
 }
 
 static const char *const KEY = "alice";
+
+/* Reads (any outcome) until replica `slow` has counted one of them cancelled, bounded by
+ * STATS_WAIT_MS: then the aggregator's channel to it is up. A fresh aggregator connects on its
+ * first call, and a leg cut short while its connection is still coming up was never sent: no
+ * backend could count it (seen under ASan, where the two fast legs win that race). */
+static void warm_up(cluster *c, size_t slow)
+{
+	double deadline = now_ms() + STATS_WAIT_MS;
+	Scatter__ServerStats st;
+
+	for (;;) {
+		Kv__GetRequest req = KV__GET_REQUEST__INIT;
+		Kv__GetResponse *r = NULL;
+		sg_call_result res = {0};
+
+		server_stats(c->replicas[slow].addr, &st);
+		req.key = "warm-up";
+		kv__kv__get_call(c->client, &req, CALL_TIMEOUT_MS, &r, &res);
+		if (r != NULL)
+			kv__get_response__free_unpacked(r, NULL);
+		sg_call_result_fini(&res);
+		if (wait_cancelled_above(c->replicas[slow].addr, st.calls_cancelled, 500) >
+		    st.calls_cancelled)
+			return;
+		assert_true(now_ms() < deadline);
+	}
+}
 
 /* ---- agreement ------------------------------------------------------------------------------ */
 
@@ -351,6 +378,7 @@ static void test_quorum_early(void **state)
 	sg_call_result res;
 	double ms;
 
+	warm_up(c, 2);
 	server_stats(c->replicas[2].addr, &before);
 	server_stats(c->aggregator.addr, &agg_before);
 	assert_int_equal(kv_read(c, GET, KEY, &r, &res, &ms), SG_OK);
@@ -367,8 +395,8 @@ static void test_quorum_early(void **state)
 	kv__get_response__free_unpacked(r, NULL);
 	sg_call_result_fini(&res);
 
-	assert_true(wait_cancelled_above(c->replicas[2].addr, before.calls_cancelled) >
-	            before.calls_cancelled);
+	assert_true(wait_cancelled_above(c->replicas[2].addr, before.calls_cancelled,
+	                                 STATS_WAIT_MS) > before.calls_cancelled);
 	server_stats(c->aggregator.addr, &agg_after);
 	assert_true(agg_after.legs_cancelled > agg_before.legs_cancelled);
 	assert_int_equal(agg_after.legs_started - agg_before.legs_started, 3);
@@ -389,6 +417,7 @@ static void test_no_majority_as_soon_as_known(void **state)
 	sg_call_result res;
 	double ms;
 
+	warm_up(c, 2);
 	server_stats(c->replicas[2].addr, &before);
 	assert_int_equal(kv_read(c, GET, KEY, &r, &res, &ms), SG_EGRPC);
 	print_message("ABORTED after %.0f ms (slow replica %d ms): %s\n", ms, SLOW_MS, res.message);
@@ -403,8 +432,8 @@ static void test_no_majority_as_soon_as_known(void **state)
 	assert_legs_summary(&res, 3, 0, 3);
 	sg_call_result_fini(&res);
 
-	assert_true(wait_cancelled_above(c->replicas[2].addr, before.calls_cancelled) >
-	            before.calls_cancelled);
+	assert_true(wait_cancelled_above(c->replicas[2].addr, before.calls_cancelled,
+	                                 STATS_WAIT_MS) > before.calls_cancelled);
 }
 
 static const cluster_spec split = {.latency_ms = {0, 20, 40}, .modes = {CURRENT, STALE, FAIL}};
