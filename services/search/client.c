@@ -81,7 +81,7 @@ static void print_legs(const sg_call_result *res)
 		printf("legs: total %u, ok %u, failed %u\n", sum.total, sum.ok, sum.failed);
 	else
 		printf("legs: unparsable %s trailer: %s\n", SG_TRAILER_SUMMARY, v);
-	printf("  %-4s %-28s %-20s %10s\n", "leg", "target", "status", "latency");
+	printf("  %-4s %-12s %-28s %-20s %10s\n", "leg", "name", "target", "status", "latency");
 	for (size_t i = 0; i < res->n_trailers; i++) {
 		sg_leg_outcome o;
 
@@ -92,8 +92,8 @@ static void print_legs(const sg_call_result *res)
 			       res->trailers[i].value);
 			continue;
 		}
-		printf("  %-4u %-28s %-20s %7.1f ms\n", o.index, o.target, sg_status_name(o.status),
-		       (double)o.latency_us / 1e3);
+		printf("  %-4u %-12s %-28s %-20s %7.1f ms\n", o.index, o.name[0] ? o.name : "-",
+		       o.target, sg_status_name(o.status), (double)o.latency_us / 1e3);
 	}
 }
 
