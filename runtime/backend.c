@@ -95,6 +95,9 @@ static sg_err backend_add(sg__backends *b, const char *target, grpc_channel_cred
 			return SG_EINVAL;
 		}
 		b->n_backends++;
+		/* Connect now rather than on the first call: the first call does not pay for the
+		 * handshake, and a gather that ends early on it still reaches every backend. */
+		(void)grpc_channel_check_connectivity_state(be->channel, 1);
 		sg__log(SG_LOG_DEBUG, "channel to %s", target);
 	}
 	*out = be;

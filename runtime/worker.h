@@ -4,7 +4,8 @@
  * A call and all of its legs live on the worker that accepted it: every batch of the call is
  * bound to this worker's queue and every timer is on its heap, so per-call state is only ever
  * touched by this thread and needs no lock. The loop waits on the queue until the earliest
- * timer, runs each event's op->complete, then the timers that are due.
+ * timer (see worker.c for how it gets there on time), runs each event's op->complete, then the
+ * timers that are due.
  */
 #ifndef SG_WORKER_H
 #define SG_WORKER_H
