@@ -22,9 +22,10 @@
 extern "C" {
 #endif
 
-/* One leg's outcome as user code (custom merges, quality predicates) sees it. */
+/* One leg's outcome as user code (custom merges, quality predicates) sees it. A leg the gather
+ * cut short shows as CANCELLED (DEADLINE_EXCEEDED at a best-effort soft deadline). */
 typedef struct sg_leg_result {
-	const char *name;                 /* the leg's name (compose) or its target */
+	const char *name;                 /* "<group>/<i>" or the table leg's name */
 	grpc_status_code status;          /* GRPC_STATUS_OK or why it failed */
 	const ProtobufCMessage *response; /* decoded; NULL unless status is OK */
 } sg_leg_result;
