@@ -107,10 +107,16 @@ static sg_err backend_add(sg__backends *b, const char *target, grpc_channel_cred
 sg_err sg__backends_connect(sg__backends *b)
 {
 	/* Retries off: a leg's failure must reach the gather as it is, and Scatter will own its
-	 * retries and hedges. Channelz off: it costs on every call and nothing reads it. */
+	 * retries and hedges. Channelz off: it costs on every call and nothing reads it.
+	 * Reconnect backoff capped at a second (gRPC's default grows to 120 s): channels connect
+	 * at start, and a backend that comes up after its aggregator, or comes back, must be used
+	 * within a second, not minutes later. */
 	grpc_arg arg_list[] = {
 	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
 	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0},
+	        {.type = GRPC_ARG_INTEGER,
+	         .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+	         .value.integer = 1000},
 	};
 	grpc_channel_args args = {.num_args = sizeof(arg_list) / sizeof(arg_list[0]),
 	                          .args = arg_list};
