@@ -132,6 +132,52 @@ typedef struct sg_partial_desc {
 	uint32_t failed_field;
 } sg_partial_desc;
 
+/* Resilience settings (options.proto's Resilience, defaults applied by the generator). A
+ * runtime config may override them per backend group. */
+typedef struct sg_breaker_desc {
+	bool enabled;
+	uint32_t window;    /* count-based window of recent outcomes */
+	uint32_t window_ms; /* > 0: time-based window instead */
+	uint32_t min_calls;
+	uint32_t failure_rate_pct;
+	uint32_t slow_ms; /* 0: the leg's deadline */
+	uint32_t slow_rate_pct;
+	uint32_t open_ms;
+	uint32_t half_open_probes;
+	uint32_t failure_statuses; /* bit (1u << code) per grpc_status_code; 0: the default set */
+} sg_breaker_desc;
+
+typedef struct sg_hedge_desc {
+	bool enabled;
+	uint32_t delay_ms; /* 0: adaptive */
+	uint32_t percentile;
+	uint32_t min_delay_ms;
+} sg_hedge_desc;
+
+typedef struct sg_retry_desc {
+	uint32_t max_attempts; /* including the first; 1: no retry */
+	uint32_t initial_backoff_ms;
+	uint32_t max_backoff_ms;
+	double multiplier;
+	uint32_t statuses; /* bit (1u << code); 0: UNAVAILABLE */
+} sg_retry_desc;
+
+typedef struct sg_budget_desc {
+	uint32_t max_tokens;
+	double token_ratio;
+} sg_budget_desc;
+
+typedef struct sg_resilience_desc {
+	bool idempotent; /* hedges and retries only when true */
+	bool has_hedge;  /* Hedge given (with idempotent) */
+	bool has_retry;  /* Retry given (with idempotent) */
+	sg_breaker_desc breaker;
+	sg_hedge_desc hedge;
+	sg_retry_desc retry;
+	sg_budget_desc budget;
+	uint32_t max_in_flight; /* per backend target; 0: no cap */
+} sg_resilience_desc;
+
 /* Copies field `from` of the incoming request into field `to` of a leg's request. */
 typedef struct sg_field_map {
 	uint32_t from;
@@ -171,6 +217,7 @@ typedef struct sg_method_desc {
 	sg_gather_desc gather;
 	sg_merge_desc merge;
 	sg_partial_desc partial;
+	sg_resilience_desc resilience;
 } sg_method_desc;
 
 /* A method a leaf service implements (the generated server skeletons use it). */
