@@ -11,6 +11,7 @@
 #ifndef SCATTER_SERVER_H
 #define SCATTER_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,9 @@ typedef struct sg_server_opts {
 	const char *listen;
 	/* Worker threads (one completion queue each); 0: one per online core. */
 	int threads;
+	/* Aggregate (fan-out) calls in flight at once, over all workers; a call over it is answered
+	 * RESOURCE_EXHAUSTED at once instead of queueing. 0: the default (1024). */
+	uint32_t max_calls;
 } sg_server_opts;
 
 /* Creates a server; opts may be NULL for the defaults. The caller frees it with
@@ -63,6 +67,45 @@ typedef void (*sg_leaf_fn)(sg_leaf_call *call, const ProtobufCMessage *request,
 
 sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, const void *handlers,
                           void *arg);
+
+/* ---- Operations: all before sg_server_start unless said otherwise -------------------------- */
+
+/* TLS material, file paths (borrowed for the call; the files are read at once). */
+typedef struct sg_tls_opts {
+	const char *cert_file; /* PEM certificate chain: the server's, or the client's for mTLS */
+	const char *key_file;  /* PEM private key of cert_file */
+	const char *ca_file;   /* PEM roots: verifies the peer (clients, or backends) */
+	bool require_client_cert; /* listening side only: mutual TLS */
+} sg_tls_opts;
+
+/* Serves TLS (and mTLS with require_client_cert and ca_file) on the listen address instead of
+ * plaintext. */
+sg_err sg_server_set_listen_tls(sg_server *s, const sg_tls_opts *tls);
+
+/* Calls the targets of `group` over TLS: ca_file verifies them, cert_file/key_file (optional)
+ * are the aggregator's client certificate for mTLS. */
+sg_err sg_server_set_group_tls(sg_server *s, const char *group, const sg_tls_opts *tls);
+
+/* Overrides the resilience settings (breaker, hedging, retries, budget, cap) that the .proto
+ * declared, for every leg to `group`. r is copied. */
+sg_err sg_server_set_group_resilience(sg_server *s, const char *group, const sg_resilience_desc *r);
+
+/* Incoming metadata keys (lower case) forwarded to backends; nothing else is (no credential
+ * leaks by accident). Strings copied. Default: none. */
+sg_err sg_server_set_forward_metadata(sg_server *s, const char *const *keys, size_t n_keys);
+
+/* Largest message received / sent, in bytes (0: gRPC's default, 4 MiB in). */
+sg_err sg_server_set_message_limits(sg_server *s, size_t max_recv, size_t max_send);
+
+/* Serves the admin HTTP port ("host:port"; port 0: the OS picks, see sg_server_admin_port):
+ * Prometheus /metrics, the live status page at /, its JSON at /status.json. */
+sg_err sg_server_set_admin(sg_server *s, const char *listen);
+int sg_server_admin_port(const sg_server *s);
+
+/* After start too (SIGHUP): replaces the targets of `group` for calls that start from now on;
+ * calls in flight finish on the old ones. Strings copied. */
+sg_err sg_server_reload_group(sg_server *s, const char *group, const char *const *targets,
+                              size_t n_targets);
 
 /* Binds, starts the workers and begins serving. SG_EBIND if the address cannot be bound,
  * SG_ECONFIG if a fan-out method's group has no targets. */
