@@ -5,7 +5,7 @@
  * __serve, only if the service has methods without a fan-out option), __register (only if it
  * has fan-out methods), a client stub per unary method, and last, under a banner "Implement
  * these", the C hooks its options name (custom merges, quality predicates), which the user
- * writes and the tables reach through trampolines in the .c.
+ * writes and the fan-out tables reach through trampolines in <base>.scatter-fanout.c.
  */
 #include "emit.h"
 
@@ -89,9 +89,12 @@ static void eh_hooks(const cg_file_plan *fp, size_t si, cg_printer *out, cg_pool
 			                cg_pool_printf(pool, "Implement these: the C hooks of %s",
 			                               mn.svc_full));
 			cg_print(out,
-			         "/* Declared here, defined by you: the tables call them through "
-			         "trampolines, so a\n * missing one is a link error naming it. "
-			         "They run on a worker thread: never block. */\n");
+			         "/* Declared here, defined by you: the fan-out tables call them "
+			         "through trampolines\n * (%s), so a binary that registers "
+			         "this service without one\n * fails to link, naming it; leaf "
+			         "services and clients need none. They run on a\n * worker thread: "
+			         "never block. */\n",
+			         cg_base_name(cg_output_name(pool, fp->file, CG_OUT_FANOUT)));
 			any = true;
 		}
 		if (plan->merge == CG_MERGE_CUSTOM)
@@ -154,8 +157,9 @@ static void eh_service(const cg_file_plan *fp, size_t si, cg_printer *out, cg_po
 	if (n.fanouts > 0) {
 		cg_print(out,
 		         "\n/* Serves every fan-out method of %s on s (sg_server_add_fanout);\n"
-		         " * returns the first error. */\n",
-		         full);
+		         " * returns the first error. Defined in %s, with the tables:\n"
+		         " * a binary that calls it links them and the service's C hooks. */\n",
+		         full, cg_base_name(cg_output_name(pool, fp->file, CG_OUT_FANOUT)));
 		cg_print(out, "sg_err %s__register(sg_server *s);\n", lower);
 	}
 	if (n.leaves + n.fanouts > 0)
@@ -176,7 +180,7 @@ void cg_emit_header(const cg_file_plan *fp, cg_printer *out)
 	const char *name, *guard;
 
 	cg_pool_init(&pool);
-	name = cg_output_name(&pool, file, "h");
+	name = cg_output_name(&pool, file, CG_OUT_HEADER);
 	guard = cg_include_guard(&pool, name);
 	cg_emit_banner(out, name, file);
 	cg_print(out, "#ifndef %s\n#define %s\n\n", guard, guard);

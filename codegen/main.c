@@ -1,7 +1,8 @@
 /*
  * main.c: protoc-gen-scatter's I/O. protoc runs the plugin with a CodeGeneratorRequest on stdin
- * and reads a CodeGeneratorResponse from stdout: for each file to generate, its .scatter.h and
- * .scatter.c, or, if any option is invalid, an error text (one line per problem) and no files.
+ * and reads a CodeGeneratorResponse from stdout: for each file to generate, its .scatter.h,
+ * .scatter.c and .scatter-fanout.c (emit.h), or, if any option is invalid, an error text (one
+ * line per problem) and no files.
  * The exit status is 0 either way: protoc prints the error and fails the build itself.
  */
 #include <stdio.h>
@@ -108,25 +109,34 @@ static int mn_add_output(cg_response *resp, const char *name, char *content)
 	return rf->name != NULL ? 0 : -1;
 }
 
+/* The three outputs of one file (emit.h), in this order. */
+static const struct {
+	const char *suffix;
+	void (*emit)(const cg_file_plan *fp, cg_printer *out);
+} mn_outputs[] = {
+        {CG_OUT_HEADER, cg_emit_header},
+        {CG_OUT_SOURCE, cg_emit_source},
+        {CG_OUT_FANOUT, cg_emit_fanout},
+};
+
 static int mn_emit(const mn_file *f, cg_response *resp)
 {
 	cg_file_plan fp = {.file = f->file, .plans = (cg_plan *const *const *)f->plans};
-	cg_printer h, c;
 	cg_pool pool;
-	int rv;
+	int rv = 0;
 
-	cg_printer_init(&h);
-	cg_printer_init(&c);
 	cg_pool_init(&pool);
-	cg_emit_header(&fp, &h);
-	cg_emit_source(&fp, &c);
-	rv = mn_add_output(resp, cg_output_name(&pool, f->file, "h"), cg_printer_take(&h));
-	if (rv == 0)
-		rv = mn_add_output(resp, cg_output_name(&pool, f->file, "c"), cg_printer_take(&c));
+	for (size_t i = 0; rv == 0 && i < sizeof(mn_outputs) / sizeof(mn_outputs[0]); i++) {
+		cg_printer p;
+
+		cg_printer_init(&p);
+		mn_outputs[i].emit(&fp, &p);
+		rv = mn_add_output(resp, cg_output_name(&pool, f->file, mn_outputs[i].suffix),
+		                   cg_printer_take(&p));
+		cg_printer_fini(&p);
+	}
 	if (pool.failed)
 		rv = -1;
-	cg_printer_fini(&h);
-	cg_printer_fini(&c);
 	cg_pool_fini(&pool);
 	return rv;
 }

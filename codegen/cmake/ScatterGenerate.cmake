@@ -1,9 +1,17 @@
 # scatter_generate(TARGET <target> PROTOS <a.proto>... [IMPORT_DIRS <dir>...])
 #
 # Runs protoc with protoc-c and protoc-gen-scatter on each .proto, adds the generated
-# <name>.pb-c.c and <name>.scatter.c to <target>, puts their directory on its include path and
-# links it to libscatter. Regenerates when a .proto, options.proto or the plugin changes. Output
-# lives in the build tree (${CMAKE_CURRENT_BINARY_DIR}), never in the sources.
+# <name>.pb-c.c, <name>.scatter.c and <name>.scatter-fanout.c to <target>, puts their directory
+# on its include path and links it to libscatter. Regenerates when a .proto, options.proto or
+# the plugin changes. Output lives in the build tree (${CMAKE_CURRENT_BINARY_DIR}), never in
+# the sources.
+#
+# Make <target> a STATIC library that the leaf services, the clients and the aggregator all
+# link. <name>.scatter.c holds the skeletons and client stubs; <name>.scatter-fanout.c holds the
+# fan-out tables, <svc>__register and the trampolines to the C hooks (custom merges, quality
+# predicates) the aggregator defines. From an archive the linker takes an object only when the
+# binary refers to one of its symbols, so only a binary that calls <svc>__register needs the
+# hooks. An executable <target> compiles all three into itself and so needs them all.
 #
 # Each proto's own directory is an import dir, so `import "x.proto";` of a sibling works and the
 # generated files are named after the proto's base name.
@@ -52,7 +60,7 @@ function(scatter_generate)
     endforeach()
     list(APPEND imports -I${SCATTER_PROTO_DIR} -I${SCATTER_PROTOBUF_INCLUDE})
     set(gen ${out}/${name}.pb-c.c ${out}/${name}.pb-c.h
-            ${out}/${name}.scatter.c ${out}/${name}.scatter.h)
+            ${out}/${name}.scatter.c ${out}/${name}.scatter.h ${out}/${name}.scatter-fanout.c)
     add_custom_command(
       OUTPUT ${gen}
       COMMAND ${PROTOC} ${imports}
@@ -62,7 +70,8 @@ function(scatter_generate)
       DEPENDS ${all_protos} ${SCATTER_PROTO_DIR}/scatter/options.proto ${plugin_dep}
       COMMENT "scatter: generating C from ${name}.proto"
       VERBATIM)
-    target_sources(${SG_TARGET} PRIVATE ${out}/${name}.pb-c.c ${out}/${name}.scatter.c)
+    target_sources(${SG_TARGET} PRIVATE ${out}/${name}.pb-c.c ${out}/${name}.scatter.c
+                                        ${out}/${name}.scatter-fanout.c)
   endforeach()
   target_include_directories(${SG_TARGET} PUBLIC ${out})
   # Scatter::scatter: the imported target when installed, an alias of `scatter` in the tree.

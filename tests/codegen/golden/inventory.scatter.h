@@ -69,7 +69,8 @@ sg_err acme__inventory__v1__inventory_hub__serve(
 	sg_server *s, const Acme__Inventory__V1__InventoryHub_Handlers *h, void *arg);
 
 /* Serves every fan-out method of acme.inventory.v1.InventoryHub on s (sg_server_add_fanout);
- * returns the first error. */
+ * returns the first error. Defined in inventory.scatter-fanout.c, with the tables:
+ * a binary that calls it links them and the service's C hooks. */
 sg_err acme__inventory__v1__inventory_hub__register(sg_server *s);
 
 /* Client stubs: blocking calls, see sg_client_call. */

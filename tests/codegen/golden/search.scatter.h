@@ -44,7 +44,8 @@ extern const sg_method_desc search__search__count__fanout;
 extern const sg_method_desc search__search__query_diverse__fanout;
 
 /* Serves every fan-out method of search.Search on s (sg_server_add_fanout);
- * returns the first error. */
+ * returns the first error. Defined in search.scatter-fanout.c, with the tables:
+ * a binary that calls it links them and the service's C hooks. */
 sg_err search__search__register(sg_server *s);
 
 /* Client stubs: blocking calls, see sg_client_call. */
@@ -78,8 +79,10 @@ sg_err search__search__query_diverse_call(sg_client *c, const Search__SearchRequ
 					  sg_call_result *result);
 
 /* ---- Implement these: the C hooks of search.Search --------------------------------- */
-/* Declared here, defined by you: the tables call them through trampolines, so a
- * missing one is a link error naming it. They run on a worker thread: never block. */
+/* Declared here, defined by you: the fan-out tables call them through trampolines
+ * (search.scatter-fanout.c), so a binary that registers this service without one
+ * fails to link, naming it; leaf services and clients need none. They run on a
+ * worker thread: never block. */
 
 /* The quality predicate of /search.Search/QueryJudged.
  * Called after each leg ends, with the legs ended so far in the order they ended: true stops

@@ -99,7 +99,8 @@ extern const sg_method_desc shop__v1__storefront__count__fanout;
 extern const sg_method_desc shop__v1__storefront__dedup__fanout;
 
 /* Serves every fan-out method of shop.v1.Storefront on s (sg_server_add_fanout);
- * returns the first error. */
+ * returns the first error. Defined in storefront.scatter-fanout.c, with the tables:
+ * a binary that calls it links them and the service's C hooks. */
 sg_err shop__v1__storefront__register(sg_server *s);
 
 /* Client stubs: blocking calls, see sg_client_call. */
@@ -133,8 +134,10 @@ sg_err shop__v1__storefront__dedup_call(sg_client *c, const Shop__V1__FindReques
 					sg_call_result *result);
 
 /* ---- Implement these: the C hooks of shop.v1.Storefront ---------------------------- */
-/* Declared here, defined by you: the tables call them through trampolines, so a
- * missing one is a link error naming it. They run on a worker thread: never block. */
+/* Declared here, defined by you: the fan-out tables call them through trampolines
+ * (storefront.scatter-fanout.c), so a binary that registers this service without one
+ * fails to link, naming it; leaf services and clients need none. They run on a
+ * worker thread: never block. */
 
 /* The custom merge of /shop.v1.Storefront/Blend.
  * Fill out (initialised) from legs[n_legs]: every leg, in leg order, a failed one with a NULL
