@@ -189,7 +189,8 @@ static void leaf_close_complete(sg__op *op, bool ok)
 		 * timer could, and there is none). */
 		if (sg__timer_cancel(&lc->w->timers, &lc->timer))
 			lc->refs--;
-		sg__stats_inc(&lc->w->stats->calls_cancelled);
+		if (!lc->lm->builtin)
+			sg__stats_inc(&lc->w->stats->calls_cancelled);
 	}
 	leaf_unref(lc);
 }
@@ -220,7 +221,8 @@ void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
 	sg__timer_init(&lc->timer);
 	sg__arena_init(&lc->arena, LEAF_ARENA_FIRST);
 	w->live++;
-	sg__stats_inc(&w->stats->calls_started);
+	if (!lm->builtin)
+		sg__stats_inc(&w->stats->calls_started);
 
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;

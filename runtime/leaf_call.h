@@ -16,7 +16,14 @@ typedef struct sg__leaf_method {
 	const void *handlers;
 	void *arg;
 	void *registered; /* grpc_server_register_method's handle */
+	/* libscatter's own method (scatter.Stats): its calls change no counter, so that reading
+	 * the counters does not move them. */
+	bool builtin;
 } sg__leaf_method;
+
+/* sg_server_add_leaf for a method libscatter serves itself (defined in server.c): the same
+ * checks, but its calls are not counted. m and arg are borrowed for the server's life. */
+sg_err sg__server_add_builtin(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, void *arg);
 
 /* Serves one call of lm on w (the calling worker): decodes the request and runs the handler.
  * Takes ownership of call and payload (NULL when the client sent no message). */

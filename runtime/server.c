@@ -170,8 +170,9 @@ sg_err sg_server_add_fanout(sg_server *s, const sg_method_desc *m)
 	return rv;
 }
 
-sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, const void *handlers,
-                          void *arg)
+/* A leaf method, the user's or (builtin) libscatter's own. */
+static sg_err server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn,
+                              const void *handlers, void *arg, bool builtin)
 {
 	sg__leaf_method *lm;
 	sg_err rv;
@@ -189,9 +190,21 @@ sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, co
 	lm->fn = fn;
 	lm->handlers = handlers;
 	lm->arg = arg;
+	lm->builtin = builtin;
 	if ((rv = server_push((void ***)&s->leaves, &s->n_leaves, lm)) != SG_OK)
 		free(lm);
 	return rv;
+}
+
+sg_err sg_server_add_leaf(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, const void *handlers,
+                          void *arg)
+{
+	return server_add_leaf(s, m, fn, handlers, arg, false);
+}
+
+sg_err sg__server_add_builtin(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, void *arg)
+{
+	return server_add_leaf(s, m, fn, NULL, arg, true);
 }
 
 /* Every fan-out method must fit the configured groups before anything is created. */

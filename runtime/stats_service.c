@@ -1,8 +1,10 @@
 /*
- * stats_service.c: /scatter.Stats/Get, a leaf method like any other, built on the public API.
+ * stats_service.c: /scatter.Stats/Get, a leaf method like any other but for its counting: it is
+ * built-in, so reading the counters does not move them.
  */
 #include "stats_service.h"
 
+#include "leaf_call.h"
 #include "scatter/leaf.h"
 #include "scatter/stats.pb-c.h"
 
@@ -31,5 +33,5 @@ static void stats_get(sg_leaf_call *call, const ProtobufCMessage *request, const
 
 sg_err sg__stats_service_add(sg_server *s)
 {
-	return sg_server_add_leaf(s, &stats_get_desc, stats_get, NULL, s);
+	return sg__server_add_builtin(s, &stats_get_desc, stats_get, s);
 }

@@ -289,7 +289,7 @@ static void assert_shard_saw_cancel(cluster *c, size_t shard, uint64_t before, d
 			break;
 		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
-	/* calls_started counts the stats calls too; with them it says whether the leg arrived. */
+	/* calls_started (Stats calls are not counted) says whether the leg arrived at all. */
 	print_message("shard %zu: calls_cancelled %llu -> %llu (calls_started %llu), %.0f ms"
 	              " after the call began\n",
 	              shard, (unsigned long long)before, (unsigned long long)now,
@@ -1027,6 +1027,51 @@ static void test_custom_partial(void **state)
 	sg_call_result_fini(&res);
 }
 
+/* ---- scatter.Stats ------------------------------------------------------------------------ */
+
+/* Every counter of a, asserted equal to b's. */
+static void assert_same_stats(const Scatter__ServerStats *a, const Scatter__ServerStats *b)
+{
+	assert_int_equal(a->calls_started, b->calls_started);
+	assert_int_equal(a->calls_cancelled, b->calls_cancelled);
+	assert_int_equal(a->legs_started, b->legs_started);
+	assert_int_equal(a->legs_failed, b->legs_failed);
+	assert_int_equal(a->legs_cancelled, b->legs_cancelled);
+}
+
+/* Reading the counters does not move them: two reads in a row agree on every counter, on the
+ * aggregator and on a shard. One aggregate call then counts exactly one call on each, and one
+ * leg per shard on the aggregator. */
+static void test_stats_not_counted(void **state)
+{
+	cluster *c = *state;
+	Scatter__ServerStats *agg[3], *shard[3];
+	Search__SearchResponse *r;
+	sg_call_result res;
+	double elapsed;
+
+	agg[0] = stats(c->client);
+	shard[0] = stats(c->direct[0]);
+	agg[1] = stats(c->client);
+	shard[1] = stats(c->direct[0]);
+	assert_same_stats(agg[0], agg[1]);
+	assert_same_stats(shard[0], shard[1]);
+
+	assert_int_equal(call(c, "/search.Search/Query", "counted once", 5, &r, &res, &elapsed),
+	                 SG_OK);
+	search__search_response__free_unpacked(r, NULL);
+	sg_call_result_fini(&res);
+	agg[2] = stats(c->client);
+	shard[2] = stats(c->direct[0]);
+	assert_int_equal(agg[2]->calls_started, agg[1]->calls_started + 1);
+	assert_int_equal(agg[2]->legs_started, agg[1]->legs_started + c->spec->n_shards);
+	assert_int_equal(shard[2]->calls_started, shard[1]->calls_started + 1);
+	for (size_t i = 0; i < 3; i++) {
+		scatter__server_stats__free_unpacked(agg[i], NULL);
+		scatter__server_stats__free_unpacked(shard[i], NULL);
+	}
+}
+
 #define CLUSTER_TEST(fn, spec)                                                                     \
 	cmocka_unit_test_prestate_setup_teardown(fn, cluster_setup, cluster_teardown,              \
 	                                         (void *)&(spec))
@@ -1048,6 +1093,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_union),
 	        cmocka_unit_test(test_reduce),
 	        cmocka_unit_test(test_custom),
+	        cmocka_unit_test(test_stats_not_counted),
 	};
 	const struct CMUnitTest partial_merge_tests[] = {
 	        cmocka_unit_test(test_concat_partial),

@@ -127,7 +127,8 @@ void sg_server_free(sg_server *s);
 
 /* Counters since start, read with relaxed atomics (for tests and tools). Every server also
  * answers them over gRPC at /scatter.Stats/Get (proto/scatter/stats.proto), a built-in leaf
- * method: a user method cannot take that path (SG_EEXIST). */
+ * method: a user method cannot take that path (SG_EEXIST), and its own calls are not counted
+ * (reading the counters does not change them). */
 typedef struct sg_server_stats {
 	uint64_t calls_started;   /* fan-out + leaf calls accepted */
 	uint64_t calls_cancelled; /* calls the client cancelled (or whose deadline passed) before
