@@ -30,9 +30,10 @@ struct sg_leaf_call {
 	grpc_byte_buffer *payload;
 	int cancelled; /* written by RECV_CLOSE_ON_SERVER */
 	unsigned refs;
-	bool ended;  /* the handler ended the call (reply or fail) */
-	bool sent;   /* the reply batch was started */
-	bool closed; /* RECV_CLOSE_ON_SERVER completed: too late to send */
+	bool ended;     /* the handler ended the call (reply or fail) */
+	bool sent;      /* the reply batch was started */
+	bool delivered; /* ... and completed OK: the client had not left */
+	bool closed;    /* RECV_CLOSE_ON_SERVER completed: too late to send */
 	/* The reply, encoded when the handler ends the call, sent now or when the timer fires. */
 	grpc_status_code status;
 	char *details; /* in the arena, may be NULL */
@@ -43,6 +44,11 @@ struct sg_leaf_call {
 
 static void leaf_free(sg_leaf_call *lc)
 {
+	/* Counted here, once every batch has completed: a call can arrive already cancelled (a
+	 * gather cut its leg short on the way), with no request to decode; the handler's reply,
+	 * or the INVALID_ARGUMENT, then goes nowhere, and the call still counts as cancelled. */
+	if (lc->cancelled && !lc->delivered && !lc->lm->builtin)
+		sg__stats_inc(&lc->w->stats->calls_cancelled);
 	if (lc->payload != NULL)
 		grpc_byte_buffer_destroy(lc->payload);
 	if (lc->reply != NULL)
@@ -63,7 +69,7 @@ static void leaf_send_complete(sg__op *op, bool ok)
 {
 	sg_leaf_call *lc = sg__container_of(op, sg_leaf_call, send_op);
 
-	(void)ok; /* !ok: the client left first; RECV_CLOSE accounts for it */
+	lc->delivered = ok; /* !ok: the client left first */
 	leaf_unref(lc);
 }
 
@@ -189,8 +195,6 @@ static void leaf_close_complete(sg__op *op, bool ok)
 		 * timer could, and there is none). */
 		if (sg__timer_cancel(&lc->w->timers, &lc->timer))
 			lc->refs--;
-		if (!lc->lm->builtin)
-			sg__stats_inc(&lc->w->stats->calls_cancelled);
 	}
 	leaf_unref(lc);
 }
