@@ -34,6 +34,9 @@ typedef struct sg__call {
 	uint32_t n_legs;
 	uint32_t legs_started; /* legs whose start was attempted (a prefix of legs) */
 	int64_t started_ns;
+	/* How the legs still in flight when the call finished are reported: the gather's
+	 * cut_status, or CANCELLED when a required leg's failure ended the call. */
+	grpc_status_code cut_status;
 	sg__timer timer;      /* the gather's wake-up, when it asks for one */
 	sg__gather_call gc;   /* the gather's view of this call */
 	sg_leg_result *ended; /* legs in the order they ended (the arena; gc.ended) */
@@ -143,7 +146,14 @@ static void call_reject(sg__call *c, grpc_status_code code, const char *fmt, ...
 /* A leg's status as reported: a leg still in flight when the gather ended was cut short. */
 static grpc_status_code call_leg_status(const sg__call *c, const sg__leg *leg)
 {
-	return leg->in_flight ? c->f->gather->cut_status : leg->status;
+	return leg->in_flight ? c->cut_status : leg->status;
+}
+
+/* Whether leg, just ended, is a required (heterogeneous, not optional) leg that failed: the
+ * call's answer is then that failure, whatever the other legs do. */
+static bool call_required_failed(const sg__leg *leg)
+{
+	return leg->route->required && leg->status != GRPC_STATUS_OK;
 }
 
 /* A string formatted into the arena, or NULL when out of memory. */
@@ -234,7 +244,7 @@ static const sg__leg *call_failed_required(const sg__call *c)
 	for (size_t i = 0; i < c->n_legs; i++) {
 		const sg__leg *leg = &c->legs[i];
 
-		if (leg->route->required && !leg->in_flight && leg->status != GRPC_STATUS_OK)
+		if (!leg->in_flight && call_required_failed(leg))
 			return leg;
 	}
 	return NULL;
@@ -272,7 +282,8 @@ static sg_err call_merge(sg__call *c, const sg_legs_summary *sum)
 	return sg__bytes_encode(out, &c->response);
 }
 
-/* The gather is done (or aborted): cut the other legs short and answer with what there is. */
+/* The gather is done (or aborted), or a required leg failed: cut the other legs short and
+ * answer with what there is. */
 static void call_finish(sg__call *c, sg__gather_verdict verdict)
 {
 	const sg_partial_desc *partial = &c->f->m->partial;
@@ -286,6 +297,9 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 	sg_err rv;
 
 	sum.failed = sum.total - sum.ok;
+	required = call_failed_required(c);
+	if (required != NULL)
+		c->cut_status = GRPC_STATUS_CANCELLED;
 	sg__timer_cancel(&c->w->timers, &c->timer);
 	for (uint32_t i = 0; i < c->legs_started; i++) {
 		sg__leg *leg = &c->legs[i];
@@ -300,7 +314,7 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 	if (verdict == SG__GATHER_ABORT) {
 		code = c->gc.abort_status;
 		message = c->gc.abort_message;
-	} else if ((required = call_failed_required(c)) != NULL) {
+	} else if (required != NULL) {
 		char *msg = sg__arena_alloc(&c->arena, CALL_MESSAGE_MAX);
 
 		code = required->status;
@@ -351,14 +365,19 @@ static void call_leg_done(sg__leg *leg, void *arg)
 		        .status = leg->status,
 		        .response = leg->response,
 		};
-		v = sg__gather_leg_end(c->f->gather, &c->gc,
-		                       &(sg__gather_leg){
-		                               .index = leg->index,
-		                               .status = leg->status,
-		                               .response = leg->response,
-		                               .bytes = leg->bytes,
-		                               .len = leg->len,
-		                       });
+		/* A required leg's failure is the answer, known now: like quorum's ABORTED, it does
+		 * not wait for the other legs (nor ask the strategy). */
+		if (call_required_failed(leg))
+			v = SG__GATHER_DONE;
+		else
+			v = sg__gather_leg_end(c->f->gather, &c->gc,
+			                       &(sg__gather_leg){
+			                               .index = leg->index,
+			                               .status = leg->status,
+			                               .response = leg->response,
+			                               .bytes = leg->bytes,
+			                               .len = leg->len,
+			                       });
 		if (v != SG__GATHER_CONTINUE)
 			call_finish(c, v);
 	}
@@ -501,6 +520,7 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 	c->payload = payload;
 	c->n_legs = (uint32_t)n;
 	c->started_ns = now;
+	c->cut_status = f->gather->cut_status;
 	c->refs = 1; /* held until this function returns */
 	sg__timer_init(&c->timer);
 	sg__arena_init(&c->arena, CALL_ARENA_FIRST);

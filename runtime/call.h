@@ -3,8 +3,9 @@
  *
  * Accepted on a worker, a call decodes the request into its arena, starts one leg per route of
  * its method (per target of the group, or per heterogeneous leg), feeds each leg's end (and the
- * strategy's timer) to the gather strategy, and when the strategy is done cuts the legs still
- * in flight short, merges and sends the answer with the per-leg trailers. It lives until every
+ * strategy's timer) to the gather strategy, and when the strategy is done (or a required
+ * heterogeneous leg failed: that failure is the answer) cuts the legs still in flight short,
+ * merges and sends the answer with the per-leg trailers. It lives until every
  * leg, its answer batch and its RECV_CLOSE_ON_SERVER have completed (a refcount, touched only
  * by its worker).
  */

@@ -1,7 +1,7 @@
 /*
  * merge_compose.c: COMPOSE (API composition) starts from an empty response and puts each OK
  * leg's decoded response into that leg's `into` message field. A failed optional leg leaves
- * its field unset; a failed required leg fails the call before any merge (call.c).
+ * its field unset; a failed required leg fails the call at once, without a merge (call.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * through the generated C client stubs: every field of the view filled from its own service
  * with the request fields mapped, the optional recommendations leg down or slower than its own
  * deadline (the call still succeeds, without them), the required profile leg down (the call
- * fails with that leg's status, naming it).
+ * fails with that leg's status, naming it, at once: the slow orders leg is cancelled).
  *
  *   dashboard_e2e_test <path of dashboard-leaf> <path of dashboard-aggregator>
  *
@@ -33,6 +33,7 @@
 #define METHOD_DEADLINE  1000 /* dashboard.proto: Dashboard.Get deadline_ms */
 #define RECS_DEADLINE    300  /* dashboard.proto: the recs leg's deadline_ms */
 #define STATS_WAIT_MS    5000 /* bound for a backend to count a cancelled call */
+#define SLOW_MS          3000 /* a leaf far slower than the method's deadline */
 
 enum { PROFILE, ORDERS, RECS, N_LEAVES };
 
@@ -196,12 +197,12 @@ static sg_leg_outcome leg_named(const sg_call_result *res, const char *name, uin
 	return found;
 }
 
-/* The number of calls the server at addr counted as cancelled (its /scatter.Stats/Get). */
-static uint64_t calls_cancelled(const char *addr)
+/* The counters of the server at addr (its /scatter.Stats/Get, which does not count itself). */
+static Scatter__ServerStats server_stats(const char *addr)
 {
 	Scatter__StatsRequest req = SCATTER__STATS_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
-	uint64_t n;
+	Scatter__ServerStats st;
 	sg_client *c;
 
 	assert_int_equal(sg_client_open(addr, &c), SG_OK);
@@ -209,10 +210,18 @@ static uint64_t calls_cancelled(const char *addr)
 	                                &scatter__server_stats__descriptor, CALL_TIMEOUT_MS, &resp,
 	                                NULL),
 	                 SG_OK);
-	n = ((Scatter__ServerStats *)resp)->calls_cancelled;
+	st = *(Scatter__ServerStats *)resp;
+	st.base.unknown_fields = NULL;
+	st.base.n_unknown_fields = 0;
 	protobuf_c_message_free_unpacked(resp, NULL);
 	sg_client_close(c);
-	return n;
+	return st;
+}
+
+/* The number of calls the server at addr counted as cancelled. */
+static uint64_t calls_cancelled(const char *addr)
+{
+	return server_stats(addr).calls_cancelled;
 }
 
 /* Waits (bounded by STATS_WAIT_MS) until the server at addr has counted more than `before`
@@ -325,28 +334,74 @@ static void test_recs_down(void **state)
 
 /* ---- the required leg fails ----------------------------------------------------------------- */
 
-static const cluster_spec profile_down = {.latency_ms = {0, 0, 0}, .fail = {1, 0, 0}};
+static const cluster_spec profile_down = {.latency_ms = {0, SLOW_MS, 0}, .fail = {1, 0, 0}};
 
-/* The profile service answers UNAVAILABLE: the profile leg is required, so the call fails with
- * that status and a message naming the leg and its target. */
+/* Calls Dashboard.Get (any outcome) until the orders service has started one of its legs,
+ * bounded by STATS_WAIT_MS: then the aggregator's channel to it is up. A leg cut short while
+ * its connection is still coming up was never sent, and no backend could count it cancelled. */
+static void warm_up_orders(cluster *c)
+{
+	double deadline = now_ms() + STATS_WAIT_MS;
+	struct timespec pause = {.tv_nsec = 20 * 1000 * 1000};
+
+	while (server_stats(c->leaves[ORDERS].addr).calls_started == 0) {
+		Dashboard__DashboardView *v;
+		sg_call_result res;
+		double ms;
+
+		dashboard_get(c, 1, 1, 1, &v, &res, &ms);
+		if (v != NULL)
+			dashboard__dashboard_view__free_unpacked(v, NULL);
+		sg_call_result_fini(&res);
+		assert_true(now_ms() < deadline);
+		nanosleep(&pause, NULL);
+	}
+}
+
+/* The profile service answers UNAVAILABLE at once: the profile leg is required, so the call
+ * fails with that status and a message naming the leg and its target, as soon as that is
+ * known: long before the orders service (SLOW_MS, beyond the method's deadline) would answer.
+ * The orders leg is cut short: reported CANCELLED, counted by the aggregator, and seen by the
+ * orders service itself. The recs leg (no latency) may end either way first. */
 static void test_profile_down(void **state)
 {
 	cluster *c = *state;
+	Scatter__ServerStats agg_before, agg_after;
+	uint64_t orders_before;
 	Dashboard__DashboardView *v;
 	sg_call_result res;
+	const char *summary;
+	sg_legs_summary sum;
 	double ms;
 
+	warm_up_orders(c);
+	orders_before = calls_cancelled(c->leaves[ORDERS].addr);
+	agg_before = server_stats(c->aggregator.addr);
 	assert_int_equal(dashboard_get(c, 42, 3, 3, &v, &res, &ms), SG_EGRPC);
-	print_message("message: %s\n", res.message);
+	print_message("%s after %.0f ms (orders %d ms, method deadline %d ms): %s\n",
+	              sg_status_name(res.status), ms, SLOW_MS, METHOD_DEADLINE, res.message);
 	assert_null(v);
 	assert_int_equal(res.status, GRPC_STATUS_UNAVAILABLE);
+	assert_true(ms < METHOD_DEADLINE);
 	assert_non_null(strstr(res.message, "leg profile ("));
 	assert_non_null(strstr(res.message, c->leaves[PROFILE].addr));
 	assert_non_null(strstr(res.message, "UNAVAILABLE"));
 	assert_non_null(strstr(res.message, "profile service is down"));
 	assert_int_equal(leg_named(&res, "profile", 0, c->leaves[PROFILE].addr).status,
 	                 GRPC_STATUS_UNAVAILABLE);
+	assert_int_equal(leg_named(&res, "orders", 1, c->leaves[ORDERS].addr).status,
+	                 GRPC_STATUS_CANCELLED);
+	summary = sg_call_result_trailer(&res, SG_TRAILER_SUMMARY);
+	assert_non_null(summary);
+	assert_int_equal(sg_legs_summary_parse(summary, &sum), SG_OK);
+	assert_int_equal(sum.total, 3);
+	assert_true(sum.ok <= 1);
 	sg_call_result_fini(&res);
+
+	assert_true(wait_cancelled_above(c->leaves[ORDERS].addr, orders_before) > orders_before);
+	agg_after = server_stats(c->aggregator.addr);
+	assert_true(agg_after.legs_cancelled >= agg_before.legs_cancelled + 1);
+	assert_int_equal(agg_after.legs_started - agg_before.legs_started, 3);
 }
 
 /* ---- the optional leg is slower than its own deadline --------------------------------------- */
