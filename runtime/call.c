@@ -28,9 +28,10 @@ typedef struct sg__call {
 	const sg__fanout *f;
 	grpc_call *call;
 	grpc_byte_buffer *payload;
-	int cancelled; /* written by RECV_CLOSE_ON_SERVER */
-	unsigned refs; /* accept + close + each leg in flight + the answer batch */
-	bool answered; /* the answer is sent or the client is gone: answer no more */
+	int cancelled;  /* written by RECV_CLOSE_ON_SERVER */
+	unsigned refs;  /* accept + close + each leg in flight + the answer batch */
+	bool answered;  /* the answer is sent or the client is gone: answer no more */
+	bool delivered; /* the answer batch completed OK: the client had not left */
 	uint32_t n_legs;
 	uint32_t legs_started; /* legs whose start was attempted (a prefix of legs) */
 	int64_t started_ns;
@@ -49,6 +50,10 @@ typedef struct sg__call {
 
 static void call_free(sg__call *c)
 {
+	/* Counted once every batch has completed: a call can arrive already cancelled, with no
+	 * request to decode, and its INVALID_ARGUMENT go nowhere; it still counts. */
+	if (c->cancelled && !c->delivered)
+		sg__stats_inc(&c->w->stats->calls_cancelled);
 	/* A call freed before its gather's timer fired (rejected, or the client left). */
 	sg__timer_cancel(&c->w->timers, &c->timer);
 	if (c->payload != NULL)
@@ -80,7 +85,6 @@ static void call_close_complete(sg__op *op, bool ok)
 		 * propagation reaches them, and answer nobody. */
 		c->answered = true;
 		sg__timer_cancel(&c->w->timers, &c->timer);
-		sg__stats_inc(&c->w->stats->calls_cancelled);
 		for (uint32_t i = 0; i < c->legs_started; i++)
 			sg__leg_cancel(&c->legs[i]);
 	}
@@ -92,7 +96,7 @@ static void call_send_complete(sg__op *op, bool ok)
 	sg__call *c = sg__container_of(op, sg__call, send_op);
 
 	/* !ok: the client was gone before the answer left; RECV_CLOSE tells the rest. */
-	(void)ok;
+	c->delivered = ok;
 	call_unref(c);
 }
 
