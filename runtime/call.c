@@ -300,7 +300,6 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 	char head[96];
 	sg_err rv;
 
-	sum.failed = sum.total - sum.ok;
 	required = call_failed_required(c);
 	if (required != NULL)
 		c->cut_status = GRPC_STATUS_CANCELLED;
@@ -312,8 +311,11 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 			leg->cut = true;
 			sg__leg_cancel(leg);
 			sg__stats_inc(&c->w->stats->legs_cancelled);
+			sum.cut++;
 		}
 	}
+	/* Every leg not OK and not cut ended by itself: refused, failed or past its deadline. */
+	sum.failed = sum.total - sum.ok - sum.cut;
 	trailers = call_trailers(c, &sum, &n_trailers);
 	if (verdict == SG__GATHER_ABORT) {
 		code = c->gc.abort_status;

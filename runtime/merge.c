@@ -87,8 +87,10 @@ static void write_counts(const sg__merge_plan *p, ProtobufCMessage *m, const sg_
 		sg__field_write_count(m, p->total_field, c->total);
 	if (p->ok_field != NULL)
 		sg__field_write_count(m, p->ok_field, c->ok);
+	/* The declared field keeps its meaning, "did not answer OK": legs cut short too (the
+	 * trailer tells the two apart). */
 	if (p->failed_field != NULL)
-		sg__field_write_count(m, p->failed_field, c->failed);
+		sg__field_write_count(m, p->failed_field, c->total - c->ok);
 }
 
 sg_err sg__merge_run(const sg__merge_plan *p, const sg__merge_in *in, const sg_legs_summary *counts,

@@ -81,8 +81,8 @@ void sg__merge_plan_fini(sg__merge_plan *p);
 
 /* Merges in (borrowed) into *out, allocated in in->arena: at least one leg must be OK for the
  * kinds that start from the first OK leg (SG_EINVAL otherwise). counts (may be NULL) go into the
- * declared outcome fields. *out may share memory with the legs' responses: it is only valid
- * while they are. */
+ * declared outcome fields (failed_field: total - ok, the legs cut short included). *out may share
+ * memory with the legs' responses: it is only valid while they are. */
 sg_err sg__merge_run(const sg__merge_plan *p, const sg__merge_in *in, const sg_legs_summary *counts,
                      ProtobufCMessage **out);
 

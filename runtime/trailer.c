@@ -51,8 +51,9 @@ sg_err sg_status_from_name(const char *name, grpc_status_code *out)
 
 size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "total=%" PRIu32 " ok=%" PRIu32 " failed=%" PRIu32, s->total,
-	                 s->ok, s->failed);
+	int n = snprintf(buf, size,
+	                 "total=%" PRIu32 " ok=%" PRIu32 " failed=%" PRIu32 " cut=%" PRIu32,
+	                 s->total, s->ok, s->failed, s->cut);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -137,7 +138,12 @@ sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out)
 	sg_legs_summary s;
 	if (next_field(&p, "total", &v, &n) || parse_u32(v, n, &s.total) ||
 	    next_field(&p, "ok", &v, &n) || parse_u32(v, n, &s.ok) ||
-	    next_field(&p, "failed", &v, &n) || parse_u32(v, n, &s.failed) || !at_end(p))
+	    next_field(&p, "failed", &v, &n) || parse_u32(v, n, &s.failed))
+		return SG_EINVAL;
+	s.cut = 0; /* "total=4 ok=3 failed=1": a peer from before cut was counted apart */
+	if (!at_end(p) && (next_field(&p, "cut", &v, &n) || parse_u32(v, n, &s.cut)))
+		return SG_EINVAL;
+	if (!at_end(p))
 		return SG_EINVAL;
 	*out = s;
 	return SG_OK;

@@ -39,7 +39,8 @@ static void print_legs(const sg_call_result *res)
 		return;
 	}
 	if (sg_legs_summary_parse(v, &sum) == SG_OK)
-		printf("legs: total %u, ok %u, failed %u\n", sum.total, sum.ok, sum.failed);
+		printf("legs: total %u, ok %u, failed %u, cut short %u\n", sum.total, sum.ok,
+		       sum.failed, sum.cut);
 	else
 		printf("legs: unparsable %s trailer: %s\n", SG_TRAILER_SUMMARY, v);
 	printf("  %-4s %-10s %-28s %-20s %10s\n", "leg", "name", "target", "status", "latency");

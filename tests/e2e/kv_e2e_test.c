@@ -205,7 +205,7 @@ static void assert_current(const Kv__GetResponse *r, const char *key, uint64_t v
 }
 
 static void assert_legs_summary(const sg_call_result *res, uint32_t total, uint32_t ok,
-                                uint32_t failed)
+                                uint32_t failed, uint32_t cut)
 {
 	const char *v = sg_call_result_trailer(res, SG_TRAILER_SUMMARY);
 	sg_legs_summary s;
@@ -215,6 +215,7 @@ static void assert_legs_summary(const sg_call_result *res, uint32_t total, uint3
 	assert_int_equal(s.total, total);
 	assert_int_equal(s.ok, ok);
 	assert_int_equal(s.failed, failed);
+	assert_int_equal(s.cut, cut);
 }
 
 /* The scatter-leg trailer of leg `index`; asserts there is exactly one, that it is named
@@ -355,7 +356,7 @@ static void test_stale_outvoted(void **state)
 		assert_current(r, KEY, v, v);
 		/* The stale replica did answer (OK); its answer lost the vote. */
 		assert_int_equal(leg_outcome(&res, 0, c->replicas[0].addr).status, GRPC_STATUS_OK);
-		assert_legs_summary(&res, 3, 3, 0);
+		assert_legs_summary(&res, 3, 3, 0, 0);
 		assert_int_equal(r->replicas_ok, 3);
 		kv__get_response__free_unpacked(r, NULL);
 		sg_call_result_fini(&res);
@@ -388,7 +389,7 @@ static void test_quorum_early(void **state)
 	assert_current(r, KEY, kv_version(KEY), kv_version(KEY));
 	assert_int_equal(r->replicas_ok, 2);
 	assert_int_equal(r->replicas_failed, 1);
-	assert_legs_summary(&res, 3, 2, 1);
+	assert_legs_summary(&res, 3, 2, 0, 1);
 	assert_int_equal(leg_outcome(&res, 0, c->replicas[0].addr).status, GRPC_STATUS_OK);
 	assert_int_equal(leg_outcome(&res, 1, c->replicas[1].addr).status, GRPC_STATUS_OK);
 	assert_int_equal(leg_outcome(&res, 2, c->replicas[2].addr).status, GRPC_STATUS_CANCELLED);
@@ -429,7 +430,7 @@ static void test_no_majority_as_soon_as_known(void **state)
 	assert_int_equal(leg_outcome(&res, 0, c->replicas[0].addr).status, GRPC_STATUS_UNAVAILABLE);
 	assert_int_equal(leg_outcome(&res, 1, c->replicas[1].addr).status, GRPC_STATUS_UNAVAILABLE);
 	assert_int_equal(leg_outcome(&res, 2, c->replicas[2].addr).status, GRPC_STATUS_CANCELLED);
-	assert_legs_summary(&res, 3, 0, 3);
+	assert_legs_summary(&res, 3, 0, 2, 1);
 	sg_call_result_fini(&res);
 
 	assert_true(wait_cancelled_above(c->replicas[2].addr, before.calls_cancelled,
@@ -457,7 +458,7 @@ static void test_no_majority_split(void **state)
 		assert_non_null(strstr(res.message, "no majority"));
 		assert_non_null(strstr(res.message, "3 replicas"));
 		assert_non_null(strstr(res.message, "1 failed"));
-		assert_legs_summary(&res, 3, 2, 1);
+		assert_legs_summary(&res, 3, 2, 1, 0);
 		assert_int_equal(leg_outcome(&res, 2, c->replicas[2].addr).status,
 		                 GRPC_STATUS_UNAVAILABLE);
 		sg_call_result_fini(&res);
@@ -484,12 +485,12 @@ static void test_whole_message_vs_key(void **state)
 	print_message("Get: %s\n", res.message);
 	assert_int_equal(res.status, GRPC_STATUS_ABORTED);
 	assert_non_null(strstr(res.message, "no majority"));
-	assert_legs_summary(&res, 3, 3, 0);
+	assert_legs_summary(&res, 3, 3, 0, 0);
 	sg_call_result_fini(&res);
 
 	assert_int_equal(kv_read(c, GET_VALUE, KEY, &r, &res, &ms), SG_OK);
 	assert_current(r, KEY, v, v + 1);
-	assert_legs_summary(&res, 3, 3, 0);
+	assert_legs_summary(&res, 3, 3, 0, 0);
 	kv__get_response__free_unpacked(r, NULL);
 	sg_call_result_fini(&res);
 }

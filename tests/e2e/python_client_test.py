@@ -121,7 +121,7 @@ def run(args, tmp):
                     return (f"{query!r} k={k}: Python and search-client differ\n"
                             f"--- python\n{py}--- search-client\n{c}")
                 trailers = dict(call.trailing_metadata())
-                if trailers.get("scatter-legs") != "total=4 ok=4 failed=0":
+                if trailers.get("scatter-legs") != "total=4 ok=4 failed=0 cut=0":
                     return f"{query!r}: scatter-legs trailer {trailers.get('scatter-legs')!r}"
                 if (resp.shards_total, resp.shards_ok, resp.shards_failed) != (4, 4, 0):
                     return f"{query!r}: shard header {resp.shards_total} {resp.shards_ok} " \

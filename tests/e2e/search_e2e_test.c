@@ -149,7 +149,7 @@ static sg_err query(cluster *c, const char *q, uint32_t k, uint32_t timeout_ms,
 
 /* Asserts the scatter-legs trailer says total/ok/failed. */
 static void assert_legs_summary(const sg_call_result *res, uint32_t total, uint32_t ok,
-                                uint32_t failed)
+                                uint32_t failed, uint32_t cut)
 {
 	const char *v = sg_call_result_trailer(res, SG_TRAILER_SUMMARY);
 	sg_legs_summary s;
@@ -159,6 +159,7 @@ static void assert_legs_summary(const sg_call_result *res, uint32_t total, uint3
 	assert_int_equal(s.total, total);
 	assert_int_equal(s.ok, ok);
 	assert_int_equal(s.failed, failed);
+	assert_int_equal(s.cut, cut);
 }
 
 /* The scatter-leg trailer of leg `index`; asserts there is exactly one and that it names
@@ -237,7 +238,7 @@ static void test_top_k_across_shards(void **state)
 	assert_int_equal(agg->shards_total, 4);
 	assert_int_equal(agg->shards_ok, 4);
 	assert_int_equal(agg->shards_failed, 0);
-	assert_legs_summary(&res, 4, 4, 0);
+	assert_legs_summary(&res, 4, 4, 0, 0);
 	assert_int_equal(leg_count(&res), 4);
 	for (uint32_t i = 0; i < 4; i++)
 		assert_int_equal(leg_outcome(&res, i, c->shards[i].addr).status, GRPC_STATUS_OK);
@@ -357,7 +358,7 @@ static void test_killed_shard(void **state)
 	assert_int_equal(r->shards_total, 4);
 	assert_int_equal(r->shards_ok, 3);
 	assert_int_equal(r->shards_failed, 1);
-	assert_legs_summary(&res, 4, 3, 1);
+	assert_legs_summary(&res, 4, 3, 1, 0);
 	assert_int_equal(leg_outcome(&res, 2, dead).status, GRPC_STATUS_UNAVAILABLE);
 	assert_int_equal(leg_outcome(&res, 0, c->shards[0].addr).status, GRPC_STATUS_OK);
 	search__search_response__free_unpacked(r, NULL);
@@ -384,7 +385,7 @@ static void test_slow_shard_deadline(void **state)
 		assert_int_not_equal(r->hits[i]->shard, 3);
 	assert_int_equal(r->shards_ok, 3);
 	assert_int_equal(r->shards_failed, 1);
-	assert_legs_summary(&res, 4, 3, 1);
+	assert_legs_summary(&res, 4, 3, 1, 0);
 	assert_int_equal(leg_outcome(&res, 3, c->shards[3].addr).status,
 	                 GRPC_STATUS_DEADLINE_EXCEEDED);
 	search__search_response__free_unpacked(r, NULL);
@@ -431,7 +432,7 @@ static void test_all_shards_down(void **state)
 	print_message("message: %s\n", res.message);
 	for (size_t i = 0; i < c->spec->n_shards; i++)
 		assert_non_null(strstr(res.message, dead[i]));
-	assert_legs_summary(&res, 4, 0, 4);
+	assert_legs_summary(&res, 4, 0, 4, 0);
 	sg_call_result_fini(&res);
 }
 

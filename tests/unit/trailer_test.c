@@ -29,11 +29,24 @@ static void test_summary_round_trip(void **state)
 {
 	(void)state;
 	char buf[64];
-	sg_legs_summary s = {.total = 4, .ok = 3, .failed = 1}, back;
-	sg_legs_summary_format(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "total=4 ok=3 failed=1");
+	sg_legs_summary s = {.total = 4, .ok = 2, .failed = 0, .cut = 2}, back;
+	size_t n = sg_legs_summary_format(&s, buf, sizeof(buf));
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "total=4 ok=2 failed=0 cut=2");
 	assert_int_equal(sg_legs_summary_parse(buf, &back), SG_OK);
 	assert_memory_equal(&s, &back, sizeof(s));
+}
+
+/* A peer from before cut was counted apart sends three fields: cut is 0, failed as sent. */
+static void test_summary_without_cut(void **state)
+{
+	(void)state;
+	sg_legs_summary s = {.cut = 7};
+	assert_int_equal(sg_legs_summary_parse("total=4 ok=3 failed=1", &s), SG_OK);
+	assert_int_equal(s.total, 4);
+	assert_int_equal(s.ok, 3);
+	assert_int_equal(s.failed, 1);
+	assert_int_equal(s.cut, 0);
 }
 
 static void test_outcome_round_trip(void **state)
@@ -96,6 +109,11 @@ static void test_parse_rejects_garbage(void **state)
 	                               "total=x ok=3 failed=1",
 	                               "ok=3 total=4 failed=1",
 	                               "total=4 ok=3 failed=1 extra=2",
+	                               "total=4 ok=3 failed=0 cut=1 extra=2",
+	                               "total=4 ok=3 failed=0 cut=",
+	                               "total=4 ok=3 failed=0 cut=x",
+	                               "total=4 ok=3 cut=1 failed=0",
+	                               "total=4 ok=3 cut=1",
 	                               "total=99999999999 ok=0 failed=0"};
 	for (size_t i = 0; i < sizeof(bad_summaries) / sizeof(bad_summaries[0]); i++)
 		assert_int_equal(sg_legs_summary_parse(bad_summaries[i], &s), SG_EINVAL);
@@ -117,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_status_names),
 	        cmocka_unit_test(test_summary_round_trip),
+	        cmocka_unit_test(test_summary_without_cut),
 	        cmocka_unit_test(test_outcome_round_trip),
 	        cmocka_unit_test(test_outcome_names),
 	        cmocka_unit_test(test_parse_rejects_garbage),

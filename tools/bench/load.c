@@ -221,10 +221,11 @@ static int64_t leg_latency_us(const char *v, size_t len)
 	return sg_leg_outcome_parse(value, &o) == SG_OK ? o.latency_us : -1;
 }
 
-/* Reads an OK answer: returns whether it is partial (the scatter-legs trailer says a leg
- * failed, or the body's shards_failed does) and notes the legs per call. With measured set,
- * also records the slowest leg's latency as the aggregator saw it, and the rest of the call's
- * own latency (from its actual start): what the aggregator and the two hops to it added. */
+/* Reads an OK answer: returns whether it is partial (the scatter-legs trailer says a leg did
+ * not answer OK: it failed or was cut short, or the body's shards_failed does) and notes the legs
+ * per call. With measured set, also records the slowest leg's latency as the aggregator saw it, and
+ * the rest of the call's own latency (from its actual start): what the aggregator and the two hops
+ * to it added. */
 static int slot_inspect(load *l, const slot *s, int64_t done_ns, int measured)
 {
 	int64_t slowest = -1;
@@ -252,7 +253,7 @@ static int slot_inspect(load *l, const slot *s, int64_t done_ns, int measured)
 		value[len] = '\0';
 		if (sg_legs_summary_parse(value, &sum) == SG_OK) {
 			l->r->legs = sum.total;
-			partial |= sum.failed > 0;
+			partial |= sum.ok < sum.total;
 		}
 	}
 	if (slowest >= 0) {

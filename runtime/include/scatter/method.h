@@ -126,7 +126,9 @@ typedef struct sg_merge_desc {
 
 typedef struct sg_partial_desc {
 	bool allow; /* false: any failed leg fails the call */
-	/* Integer fields of the response receiving the outcome counts; 0: none. */
+	/* Integer fields of the response receiving the outcome counts; 0: none. failed_field
+	 * gets total - ok: the legs that failed and those the gather cut short (the scatter-legs
+	 * trailer counts the two apart). */
 	uint32_t total_field;
 	uint32_t ok_field;
 	uint32_t failed_field;

@@ -4,15 +4,21 @@
  * Any gRPC client can read it; the format is plain text so that curl-like tools and logs show
  * it as is:
  *
- *   scatter-legs: total=4 ok=3 failed=1
+ *   scatter-legs: total=4 ok=2 failed=1 cut=1
  *   scatter-leg:  index=0 name=shards/0 target=ipv4:127.0.0.1:5001 status=OK latency_us=50211
  *   scatter-leg:  index=3 name=shards/3 target=ipv4:127.0.0.1:5004 status=DEADLINE_EXCEEDED
  *                 latency_us=300102                                      (one line on the wire)
  *
+ * The summary counts every leg once: ok answered OK; failed ended on its own with another
+ * status (an error, a dead backend, its own deadline); cut was still running when the call
+ * ended and was cancelled on purpose: the gather had what it needed (first_n, quorum, quality,
+ * best_effort's soft deadline) or a required leg had failed. total = ok + failed + cut.
+ *
  * One scatter-leg entry per leg, in leg order. A leg's name is "<group>/<i>" for the legs of a
  * backend group and the table's Leg.name for heterogeneous legs. Status names are gRPC's
- * canonical code names. A leg the gather cut short reports CANCELLED (DEADLINE_EXCEEDED for a
- * best-effort gather's soft deadline).
+ * canonical code names. A leg cut short reports CANCELLED (DEADLINE_EXCEEDED for a best-effort
+ * gather's soft deadline): tell it from a leg that failed with the same status by the
+ * summary's counts.
  */
 #ifndef SCATTER_TRAILER_H
 #define SCATTER_TRAILER_H
@@ -33,8 +39,9 @@ extern "C" {
 
 typedef struct sg_legs_summary {
 	uint32_t total;
-	uint32_t ok;
-	uint32_t failed;
+	uint32_t ok;     /* answered OK */
+	uint32_t failed; /* ended on their own with a non-OK status */
+	uint32_t cut;    /* cut short on purpose when the call ended (see above) */
 } sg_legs_summary;
 
 typedef struct sg_leg_outcome {
@@ -56,9 +63,10 @@ sg_err sg_status_from_name(const char *name, grpc_status_code *out);
 size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size);
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size);
 
-/* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. The name
- * field may be missing (older peers): name is then "". Names and targets longer than their
- * arrays are refused. */
+/* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. Older peers
+ * may leave fields out: a summary without cut (then 0, and failed counts the legs cut short
+ * too), an outcome without name (then ""). Names and targets longer than their arrays are
+ * refused. */
 sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out);
 sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out);
 
