@@ -311,8 +311,9 @@ static void warm_up(cluster *c, size_t slow)
 
 static const cluster_spec agree = {.latency_ms = {0, 10, 20}};
 
-/* All three replicas agree: both methods answer the current value, every leg OK, named by the
- * group and index. */
+/* All three replicas agree: both methods answer the current value, each leg named by the
+ * group and index. The answer comes once two agree: the last one, if still running, is cut
+ * short. Which two come first is up to the scheduler (10 ms apart, on a busy machine). */
 static void test_all_agree(void **state)
 {
 	cluster *c = *state;
@@ -321,17 +322,21 @@ static void test_all_agree(void **state)
 	for (method m = GET; m <= GET_VALUE; m++) {
 		Kv__GetResponse *r;
 		sg_call_result res;
+		uint32_t ok = 0;
 		double ms;
 
 		assert_int_equal(kv_read(c, m, KEY, &r, &res, &ms), SG_OK);
 		assert_int_equal(res.status, GRPC_STATUS_OK);
 		assert_current(r, KEY, v, v);
 		assert_int_equal(r->version, v);
-		/* The answer may come before the third replica's, which is then cancelled. */
-		assert_non_null(sg_call_result_trailer(&res, SG_TRAILER_SUMMARY));
-		for (uint32_t i = 0; i < 2; i++)
-			assert_int_equal(leg_outcome(&res, i, c->replicas[i].addr).status,
-			                 GRPC_STATUS_OK);
+		for (uint32_t i = 0; i < N_REPLICAS; i++) {
+			grpc_status_code st = leg_outcome(&res, i, c->replicas[i].addr).status;
+
+			assert_true(st == GRPC_STATUS_OK || st == GRPC_STATUS_CANCELLED);
+			ok += st == GRPC_STATUS_OK;
+		}
+		assert_true(ok >= 2);
+		assert_legs_summary(&res, N_REPLICAS, ok, 0, N_REPLICAS - ok);
 		kv__get_response__free_unpacked(r, NULL);
 		sg_call_result_fini(&res);
 	}
