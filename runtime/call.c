@@ -32,6 +32,7 @@ typedef struct sg__call {
 	unsigned refs;  /* accept + close + each leg in flight + the answer batch */
 	bool answered;  /* the answer is sent or the client is gone: answer no more */
 	bool delivered; /* the answer batch completed OK: the client had not left */
+	bool partial;   /* answered OK without some legs' parts (metrics) */
 	uint32_t n_legs;
 	uint32_t legs_started; /* legs whose start was attempted (a prefix of legs) */
 	int64_t started_ns;
@@ -85,6 +86,8 @@ static void call_close_complete(sg__op *op, bool ok)
 		 * propagation reaches them, and answer nobody. */
 		c->answered = true;
 		sg__timer_cancel(&c->w->timers, &c->timer);
+		sg__metrics_call_end(c->f->metrics, GRPC_STATUS_CANCELLED,
+		                     (sg__now_ns() - c->started_ns) / 1000, false);
 		for (uint32_t i = 0; i < c->legs_started; i++)
 			sg__leg_cancel(&c->legs[i]);
 	}
@@ -111,6 +114,8 @@ static void call_send(sg__call *c, grpc_status_code code, const char *message,
 	grpc_call_error err;
 
 	c->answered = true;
+	sg__metrics_call_end(c->f->metrics, code, (sg__now_ns() - c->started_ns) / 1000,
+	                     c->partial && code == GRPC_STATUS_OK);
 	memset(ops, 0, sizeof(ops));
 	ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (c->response != NULL) {
@@ -346,6 +351,10 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 		message = msg != NULL ? msg : "merge failed";
 		sg__log(SG_LOG_ERROR, "%s: %s", c->f->m->path, message);
 	}
+	/* Partial: a leg failed, or the gather cut legs short for time (best effort), not because
+	 * it had what it needed. */
+	c->partial = sum.ok < sum.total &&
+	             (c->gc.failed > 0 || c->f->gather->cut_status != GRPC_STATUS_CANCELLED);
 	call_send(c, code, message, trailers, trailers != NULL ? n_trailers : 0);
 }
 

@@ -18,6 +18,7 @@
 #include "gather.h"
 #include "leg.h"
 #include "merge.h"
+#include "metrics.h"
 #include "request_map.h"
 #include "scatter/method.h"
 
@@ -30,7 +31,8 @@ typedef struct sg__fanout {
 	sg__leg_route *routes; /* after sg__fanout_route: one per leg; owned */
 	char *names;           /* homogeneous legs' names ("<group>/<i>"); owned */
 	size_t n_routes;
-	void *registered; /* grpc_server_register_method's handle */
+	void *registered;            /* grpc_server_register_method's handle */
+	sg__method_metrics *metrics; /* set at start by the server; NULL: not counted */
 } sg__fanout;
 
 /* Checks m (borrowed) and resolves its plans into f (zeroed storage). SG_ECONFIG with why;

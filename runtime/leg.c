@@ -58,6 +58,7 @@ void sg__leg_refuse(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 	leg_init(leg, ctx, index, route);
 	leg->status = status;
 	leg->message = message != NULL ? message : "";
+	sg__metrics_leg_refused(route->metrics, status);
 }
 
 sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
@@ -77,6 +78,7 @@ sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 		         route->backend->target);
 		grpc_metadata_array_destroy(&leg->initial_md);
 		grpc_metadata_array_destroy(&leg->trailing_md);
+		sg__metrics_leg_refused(route->metrics, leg->status);
 		return SG_EGRPC;
 	}
 	/* A refcounted copy: the slices are shared, the bytes never copied or re-encoded. */
@@ -105,9 +107,11 @@ sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 		grpc_metadata_array_destroy(&leg->trailing_md);
 		grpc_call_unref(leg->call);
 		leg->call = NULL;
+		sg__metrics_leg_refused(route->metrics, leg->status);
 		return SG_EGRPC;
 	}
 	leg->in_flight = true;
+	sg__metrics_leg_start(route->metrics);
 	return SG_OK;
 }
 
@@ -162,6 +166,7 @@ static void leg_complete(sg__op *op, bool ok)
 		leg->status = GRPC_STATUS_INTERNAL;
 	}
 	leg_settle(leg);
+	sg__metrics_leg_end(leg->route->metrics, leg->status, leg->latency_us);
 	grpc_slice_unref(leg->details);
 	leg->details = grpc_empty_slice();
 	grpc_byte_buffer_destroy(leg->send);

@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "backend.h"
+#include "metrics.h"
 #include "op.h"
 #include "scatter/error.h"
 
@@ -31,9 +32,10 @@ typedef struct sg__leg_route {
 	const sg__backend *backend; /* the one target */
 	grpc_slice method;          /* the backend path; a static slice */
 	const ProtobufCMessageDescriptor *response;
-	uint32_t deadline_ms; /* the leg's own budget; 0: the method's */
-	bool optional;        /* heterogeneous: failure leaves the answer's field unset */
-	bool required;        /* heterogeneous and not optional: failure fails the call */
+	uint32_t deadline_ms;        /* the leg's own budget; 0: the method's */
+	bool optional;               /* heterogeneous: failure leaves the answer's field unset */
+	bool required;               /* heterogeneous and not optional: failure fails the call */
+	sg__target_metrics *metrics; /* (group, target)'s counters; NULL: not counted */
 } sg__leg_route;
 
 /* What every leg of one call shares. Borrowed by the legs for their whole life. */

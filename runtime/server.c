@@ -16,11 +16,13 @@
 #include <grpc/support/cpu.h>
 
 #include "accept.h"
+#include "admin.h"
 #include "backend.h"
 #include "call.h"
 #include "deadline.h"
 #include "leaf_call.h"
 #include "log.h"
+#include "metrics.h"
 #include "op.h"
 #include "stats.h"
 #include "stats_service.h"
@@ -52,6 +54,9 @@ struct sg_server {
 	grpc_completion_queue *notify_cq;
 	sg__op notify_op;
 	sg__stats stats;
+	sg__metrics metrics; /* per method and backend; read by the admin port */
+	char *admin_listen;  /* NULL: no admin port */
+	sg__admin *admin;    /* while started */
 };
 
 /* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
@@ -95,6 +100,7 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
 		s->n_workers = 1;
 	s->state = SERVER_NEW;
 	sg__backends_init(&s->backends);
+	sg__metrics_init(&s->metrics);
 	/* First, so that no user method can take its path. */
 	if (sg__stats_service_add(s) != SG_OK) {
 		sg_server_free(s);
@@ -223,6 +229,21 @@ static sg_err server_check_groups(sg_server *s)
 	return SG_OK;
 }
 
+/* Each method's and each route's metrics record; a record that cannot be made only means
+ * that the method or route is not counted. */
+static void server_wire_metrics(sg_server *s, sg__fanout *f)
+{
+	const char *path = f->m->path[0] == '/' ? f->m->path + 1 : f->m->path;
+
+	f->metrics = sg__metrics_method(&s->metrics, path);
+	for (size_t i = 0; i < f->n_routes; i++) {
+		const char *group = f->m->n_legs > 0 ? f->m->legs[i].group : f->m->group;
+
+		f->routes[i].metrics =
+		        sg__metrics_target(&s->metrics, group, f->routes[i].backend->target);
+	}
+}
+
 /* Once the channels exist: every method's legs, one route each. */
 static sg_err server_route(sg_server *s)
 {
@@ -231,6 +252,7 @@ static sg_err server_route(sg_server *s)
 	for (size_t i = 0; i < s->n_fanouts; i++) {
 		if ((rv = sg__fanout_route(s->fanouts[i], &s->backends)) != SG_OK)
 			return rv;
+		server_wire_metrics(s, s->fanouts[i]);
 	}
 	return SG_OK;
 }
@@ -273,6 +295,9 @@ static grpc_completion_queue *server_notify_cq(void)
 /* Undoes a start that failed before grpc_server_start: nothing was served. */
 static void server_unwind(sg_server *s)
 {
+	/* First: the admin port reads what the rest of this frees. */
+	sg__admin_stop(s->admin);
+	s->admin = NULL;
 	for (size_t i = 0; i < s->n_workers && s->workers != NULL; i++)
 		sg__worker_fini(&s->workers[i]);
 	free(s->workers);
@@ -338,7 +363,9 @@ sg_err sg_server_start(sg_server *s)
 	if ((rv = server_check_groups(s)) != SG_OK)
 		return rv;
 	if ((rv = sg__backends_connect(&s->backends)) != SG_OK || (rv = server_route(s)) != SG_OK ||
-	    (rv = server_create(s)) != SG_OK) {
+	    (rv = server_create(s)) != SG_OK ||
+	    (s->admin_listen != NULL &&
+	     (rv = sg__admin_start(s->admin_listen, &s->metrics, &s->admin)) != SG_OK)) {
 		server_unwind(s);
 		return rv;
 	}
@@ -369,6 +396,26 @@ sg_err sg_server_start(sg_server *s)
 int sg_server_port(const sg_server *s)
 {
 	return s != NULL ? s->port : 0;
+}
+
+sg_err sg_server_set_admin(sg_server *s, const char *listen)
+{
+	char *copy;
+
+	if (s == NULL || listen == NULL || strchr(listen, ':') == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if ((copy = strdup(listen)) == NULL)
+		return SG_ENOMEM;
+	free(s->admin_listen);
+	s->admin_listen = copy;
+	return SG_OK;
+}
+
+int sg_server_admin_port(const sg_server *s)
+{
+	return s != NULL ? sg__admin_port(s->admin) : 0;
 }
 
 void sg_server_wait_signal(sg_server *s)
@@ -439,6 +486,8 @@ void sg_server_free(sg_server *s)
 	for (size_t i = 0; i < s->n_leaves; i++)
 		free(s->leaves[i]);
 	free(s->leaves);
+	sg__metrics_fini(&s->metrics);
+	free(s->admin_listen);
 	free(s->listen);
 	free(s);
 	grpc_shutdown();
