@@ -101,6 +101,10 @@ static int proc_read_ready(proc *p, int timeout_ms)
 				strcpy(p->addr, addr);
 				return 0;
 			}
+			if (strlen(p->preamble) + strlen(buf) + 2 <= sizeof(p->preamble)) {
+				strcat(p->preamble, buf);
+				strcat(p->preamble, "\n");
+			}
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len + 1);
 		}
@@ -220,4 +224,23 @@ int proc_stop(proc *p, int timeout_ms)
 int proc_exited_ok(int status)
 {
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+int proc_preamble_port(const proc *p, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	for (const char *line = p->preamble; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+
+		if (end == NULL)
+			break;
+		if (strncmp(line, prefix, plen) == 0 && line[plen] == ' ') {
+			const char *colon = memrchr(line, ':', (size_t)(end - line));
+
+			return colon != NULL ? atoi(colon + 1) : -1;
+		}
+		line = end + 1;
+	}
+	return -1;
 }

@@ -21,6 +21,9 @@ typedef struct proc {
 	int port;      /* from the readiness line */
 	char addr[64]; /* "HOST:PORT" from the readiness line */
 	char name[64]; /* for messages: the binary's base name */
+	/* The lines the child printed before its readiness line, each ending in '\n' (those that
+	 * fit), e.g. "admin on 127.0.0.1:40321". */
+	char preamble[512];
 } proc;
 
 /* Starts argv[0] (a path) with argv, stdout piped to the caller and stderr inherited, and
@@ -39,6 +42,9 @@ int proc_stop(proc *p, int timeout_ms);
 
 /* SIGKILL and reap now, like a crash. Returns the wait status, or -1 if p was not running. */
 int proc_kill(proc *p);
+
+/* The port of the preamble line "<prefix> HOST:PORT" (e.g. prefix "admin on"), or -1. */
+int proc_preamble_port(const proc *p, const char *prefix);
 
 /* Whether a wait status says "exited with status 0". */
 int proc_exited_ok(int status);
