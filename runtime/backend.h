@@ -3,22 +3,50 @@
  *
  * Groups are set before start (strings copied); sg__backends_connect then creates one channel
  * per distinct target, shared by every worker (gRPC channels are thread-safe) and by every group
- * naming that target. After connect the whole structure is read-only until fini.
+ * naming that target. After connect the whole structure is read-only until fini, except the
+ * atomics (a backend's latency, budget and counters; a shard's rotation), which any worker
+ * updates.
+ *
+ * Replicas: one target of a group is one shard (one leg), and it may list several replicas
+ * separated by '|': "ipv4:127.0.0.1:7001|ipv4:127.0.0.1:7002" is one shard served by two
+ * replicas, each a backend with its own channel. A leg's first attempt goes to one replica
+ * (rotating per call, for balance), a hedge or retry to the next (hedge.h, leg.h). A target
+ * that resolves to several addresses (dns:///, or "ipv4:a:1,b:2") is one replica whose channel
+ * balances with round_robin, so a hedge on that same channel reaches another address too.
  */
 #ifndef SG_BACKEND_H
 #define SG_BACKEND_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <grpc/grpc.h>
 
+#include "budget.h"
+#include "hedge.h"
 #include "scatter/error.h"
 
-/* One distinct target and its channel. */
+/* Replicas one shard may list ("a|b|..."). */
+#define SG__REPLICAS_MAX 8
+
+/* One distinct target (a replica) and its channel. */
 typedef struct sg__backend {
 	char *target; /* owned */
 	grpc_channel *channel;
+	/* Hedging and retries (any worker; atomics): its answers' latency, its A6 token budget
+	 * (configured by the first method routed to it), its hedge and retry counters. */
+	sg__latency latency;
+	sg__budget budget;
+	sg__hedge_stats hedge;
 } sg__backend;
+
+/* One target of a group: a shard and its replicas. */
+typedef struct sg__shard {
+	sg__backend *replicas[SG__REPLICAS_MAX]; /* borrowed from sg__backends */
+	uint32_t n;
+	atomic_uint next; /* the replica of the next call's first attempt (rotation) */
+} sg__shard;
 
 typedef struct sg__group {
 	char *name;     /* owned */
@@ -26,6 +54,7 @@ typedef struct sg__group {
 	size_t n;
 	sg__backend *
 	        *legs; /* after connect: legs[i] serves targets[i]; owned array, borrowed items */
+	sg__shard *shards; /* after connect: targets[i]'s replicas (legs[i] is the first); owned */
 } sg__group;
 
 typedef struct sg__backends {
@@ -38,14 +67,16 @@ typedef struct sg__backends {
 void sg__backends_init(sg__backends *b);
 
 /* Copies name and targets (borrowed). SG_EEXIST if name is set, SG_EINVAL for an empty or
- * NULL target list, SG_ESTATE after connect. */
+ * NULL target list, an empty replica ("a||b") or more than SG__REPLICAS_MAX replicas, SG_ESTATE
+ * after connect. */
 sg_err sg__backends_set_group(sg__backends *b, const char *name, const char *const *targets,
                               size_t n);
 
 /* The group called name, or NULL. Borrowed: valid until fini. */
 const sg__group *sg__backends_group(const sg__backends *b, const char *name);
 
-/* Creates the channels (plaintext; gRPC's own retries off: Scatter decides about retrying). */
+/* Creates the channels, one per distinct replica (plaintext; gRPC's own retries off: Scatter
+ * decides about retrying; round_robin over a target's addresses). */
 sg_err sg__backends_connect(sg__backends *b);
 
 /* Destroys the channels (no call may still use them) and frees everything. */

@@ -173,7 +173,7 @@ static char *call_format_leg(sg__call *c, const sg__leg *leg, int64_t now, size_
 	size_t need;
 
 	snprintf(o.name, sizeof(o.name), "%s", leg->route->name);
-	snprintf(o.target, sizeof(o.target), "%s", leg->route->backend->target);
+	snprintf(o.target, sizeof(o.target), "%s", leg->backend->target);
 	o.status = call_leg_status(c, leg);
 	o.latency_us = leg->in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
 	need = sg_leg_outcome_format(&o, NULL, 0) + 1;
@@ -219,7 +219,7 @@ static size_t call_describe_leg(const sg__call *c, const sg__leg *leg, char *buf
 	if (used >= CALL_MESSAGE_MAX)
 		return used;
 	n = snprintf(buf + used, CALL_MESSAGE_MAX - used, "leg %s (%s): %s %s", leg->route->name,
-	             leg->route->backend->target, sg_status_name(call_leg_status(c, leg)),
+	             leg->backend->target, sg_status_name(call_leg_status(c, leg)),
 	             leg->in_flight ? "cut short" : leg->message);
 	return n < 0 ? used : used + (size_t)n;
 }
@@ -438,6 +438,8 @@ static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
 	ctx->parent = c->call;
 	ctx->cq = c->w->cq;
 	ctx->arena = &c->arena;
+	ctx->timers = &c->w->timers;
+	ctx->stats = c->w->stats;
 	ctx->done = call_leg_done;
 	ctx->arg = c;
 	for (uint32_t i = 0; i < c->n_legs; i++) {

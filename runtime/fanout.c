@@ -113,6 +113,19 @@ sg_err sg__fanout_check(const sg__fanout *f, const sg__backends *b, char *why, s
 	return SG_OK;
 }
 
+/* Hedging and retries of a route to shard sh, under resilience r: the policy, and the budgets
+ * of the shard's replicas (a backend's budget is sized by the first method routed to it). */
+static void fanout_tail(sg__leg_route *route, sg__shard *sh, const sg_resilience_desc *r)
+{
+	route->shard = sh;
+	sg__tail_policy_resolve(r, &route->tail);
+	for (uint32_t i = 0; i < sh->n; i++) {
+		if (!sg__budget_configured(&sh->replicas[i]->budget))
+			sg__budget_init(&sh->replicas[i]->budget, r->budget.max_tokens,
+			                r->budget.token_ratio);
+	}
+}
+
 sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b)
 {
 	const sg_method_desc *m = f->m;
@@ -135,6 +148,7 @@ sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b)
 			        .optional = leg->optional,
 			        .required = !leg->optional,
 			};
+			fanout_tail(&f->routes[i], &g->shards[0], &m->resilience);
 		}
 		f->n_routes = m->n_legs;
 		return SG_OK;
@@ -157,6 +171,7 @@ sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b)
 		        .method = grpc_slice_from_static_string(m->backend_path),
 		        .response = m->response,
 		};
+		fanout_tail(&f->routes[i], &g->shards[i], &m->resilience);
 	}
 	f->n_routes = g->n;
 	return SG_OK;

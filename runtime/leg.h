@@ -1,11 +1,20 @@
 /*
  * leg.h (internal): one backend call of a fan-out call.
  *
- * A leg is one grpc_call with the server call as parent (so the deadline and cancellation
- * propagate) and ONE batch: send initial metadata, the request bytes, close; receive initial
- * metadata, the answer, the status. Legs live in an array inside their call (no allocation of
- * their own); what they decode goes into the call's arena. A leg reports its end through a
- * (cb, arg) pair, so it does not know what a call is.
+ * A leg is one or more attempts, each one grpc_call with the server call as parent (so the
+ * deadline and cancellation propagate) and ONE batch: send initial metadata, the request bytes,
+ * close; receive initial metadata, the answer, the status. Most legs are one attempt. A leg
+ * whose route allows it (idempotent backends, hedge.h) may also send:
+ *   - a hedge: once the hedge delay has passed with the first attempt unanswered, the same
+ *     request to the shard's next replica; the first good answer wins, the other is cancelled;
+ *   - retries: after a transient failure (retry.h), after a backoff, to the next replica.
+ * At most two attempts are in flight at once, and both hedges and retries draw on the first
+ * attempt's backend's token budget (budget.h). The leg ends (ctx->done) once it has its outcome
+ * and no attempt or timer of its own is left, so the caller never sees an attempt outlive it.
+ *
+ * Legs live in an array inside their call (no allocation of their own); what they decode goes
+ * into the call's arena. A leg reports its end through a (cb, arg) pair, so it does not know
+ * what a call is. Everything runs on the call's worker.
  */
 #ifndef SG_LEG_H
 #define SG_LEG_H
@@ -19,9 +28,12 @@
 
 #include "arena.h"
 #include "backend.h"
+#include "hedge.h"
 #include "metrics.h"
 #include "op.h"
 #include "scatter/error.h"
+#include "stats.h"
+#include "timer.h"
 
 typedef struct sg__leg sg__leg;
 
@@ -29,46 +41,75 @@ typedef struct sg__leg sg__leg;
  * serving, shared by every call of the method. */
 typedef struct sg__leg_route {
 	const char *name;           /* "<group>/<i>" or the table leg's name */
-	const sg__backend *backend; /* the one target */
+	const sg__backend *backend; /* the shard's first replica */
+	sg__shard *shard;           /* its replicas (rotation: atomics) */
 	grpc_slice method;          /* the backend path; a static slice */
 	const ProtobufCMessageDescriptor *response;
 	uint32_t deadline_ms;        /* the leg's own budget; 0: the method's */
 	bool optional;               /* heterogeneous: failure leaves the answer's field unset */
 	bool required;               /* heterogeneous and not optional: failure fails the call */
 	sg__target_metrics *metrics; /* (group, target)'s counters; NULL: not counted */
+	sg__tail_policy tail;        /* hedging and retries (none unless idempotent) */
 } sg__leg_route;
 
 /* What every leg of one call shares. Borrowed by the legs for their whole life. */
 typedef struct sg__leg_ctx {
 	grpc_call *parent; /* the server call */
 	grpc_completion_queue *cq;
-	sg__arena *arena; /* where answers and messages are decoded */
+	sg__arena *arena;       /* where answers and messages are decoded */
+	sg__timer_heap *timers; /* the worker's: hedge delays, retry backoffs */
+	sg__stats *stats;       /* the server's: hedges and retries counted */
 	/* Called on the worker once the leg has ended, however it ended. leg->bytes is valid
 	 * during the call only. The callback may free the leg's storage. */
 	void (*done)(sg__leg *leg, void *arg);
 	void *arg;
 } sg__leg_ctx;
 
-struct sg__leg {
+/* One grpc_call of a leg. */
+typedef struct sg__attempt {
 	sg__op op;
-	const sg__leg_ctx *ctx;
-	const sg__leg_route *route;
-	uint32_t index;
+	sg__leg *leg;
+	sg__backend *backend;
 	grpc_call *call; /* while in flight */
 	grpc_byte_buffer *send;
 	grpc_byte_buffer *recv;
 	grpc_metadata_array initial_md;
 	grpc_metadata_array trailing_md;
 	grpc_slice details;
+	grpc_status_code status;
 	int64_t started_ns;
 	bool in_flight;
-	bool cut; /* cancelled by the gather (not by the client or its own deadline) */
+	bool hedge;     /* sent as the leg's hedge */
+	bool retry;     /* sent as a retry */
+	bool cancelled; /* cancelled by the leg: lost the race, or the leg was cancelled */
+} sg__attempt;
+
+struct sg__leg {
+	const sg__leg_ctx *ctx;
+	const sg__leg_route *route;
+	uint32_t index;
+	sg__attempt att[2];
+	grpc_byte_buffer *request; /* the leg's reference, for hedges and retries */
+	sg__timer timer;           /* the hedge delay or a retry's backoff */
+	int64_t started_ns;
+	int64_t deadline_ns;
+	uint32_t first_replica; /* the shard's replica of the first attempt */
+	uint32_t n_attempts;    /* started: the first, the hedge, retries */
+	uint32_t n_retries;
+	uint8_t timer_kind; /* what timer is for (leg.c) */
+	bool in_flight;     /* started and not yet ended (ctx->done not yet called) */
+	bool decided;       /* the outcome below is final (an answer won, or no attempt is left) */
+	bool stopping;      /* sg__leg_cancel ran: no new attempt */
+	bool cut;           /* cancelled by the gather (not by the client or its own deadline) */
+	bool hedged;        /* the outcome came from the hedge */
 	/* The outcome, set when the leg ends. */
+	const sg__backend *backend; /* where it came from (the route's first replica if none) */
 	grpc_status_code status;
 	const char *message;        /* status details or why the answer was refused; in the arena */
 	ProtobufCMessage *response; /* decoded, in the arena, when status is OK */
 	const uint8_t *bytes;       /* the raw answer, during ctx->done only (NULL if none) */
 	size_t len;
+	grpc_byte_buffer *answer; /* what bytes view (or NULL), until ctx->done returns */
 	int64_t latency_us;
 };
 
@@ -84,7 +125,9 @@ sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 void sg__leg_refuse(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
                     const sg__leg_route *route, grpc_status_code status, const char *message);
 
-/* Asks an in-flight leg to stop; it still ends through ctx->done (status CANCELLED). */
+/* Asks an in-flight leg to stop: its attempts are cancelled, no new one starts; it still ends
+ * through ctx->done (status CANCELLED unless an answer had already won), never from inside
+ * this function. */
 void sg__leg_cancel(sg__leg *leg);
 
 #endif

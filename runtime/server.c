@@ -503,4 +503,7 @@ void sg_server_stats_get(const sg_server *s, sg_server_stats *out)
 	out->legs_started = atomic_load_explicit(&s->stats.legs_started, memory_order_relaxed);
 	out->legs_failed = atomic_load_explicit(&s->stats.legs_failed, memory_order_relaxed);
 	out->legs_cancelled = atomic_load_explicit(&s->stats.legs_cancelled, memory_order_relaxed);
+	out->hedges_sent = atomic_load_explicit(&s->stats.hedges_sent, memory_order_relaxed);
+	out->hedges_won = atomic_load_explicit(&s->stats.hedges_won, memory_order_relaxed);
+	out->retries = atomic_load_explicit(&s->stats.retries, memory_order_relaxed);
 }

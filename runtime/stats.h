@@ -14,6 +14,9 @@ typedef struct sg__stats {
 	atomic_uint_fast64_t legs_started;
 	atomic_uint_fast64_t legs_failed;
 	atomic_uint_fast64_t legs_cancelled;
+	atomic_uint_fast64_t hedges_sent;
+	atomic_uint_fast64_t hedges_won;
+	atomic_uint_fast64_t retries;
 } sg__stats;
 
 static inline void sg__stats_inc(atomic_uint_fast64_t *counter)

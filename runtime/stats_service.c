@@ -28,6 +28,9 @@ static void stats_get(sg_leaf_call *call, const ProtobufCMessage *request, const
 	out.legs_started = st.legs_started;
 	out.legs_failed = st.legs_failed;
 	out.legs_cancelled = st.legs_cancelled;
+	out.hedges_sent = st.hedges_sent;
+	out.hedges_won = st.hedges_won;
+	out.retries = st.retries;
 	sg_leaf_reply(call, &out.base);
 }
 

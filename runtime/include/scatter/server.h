@@ -47,7 +47,28 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out);
 
 /* Maps backend group `group` to its gRPC targets ("ipv4:127.0.0.1:5001", "dns:///host:port",
  * "unix:/path", or a bare "host:port"); one leg per target. Strings are copied. Before start
- * only; SG_EEXIST if the group is already set. */
+ * only; SG_EEXIST if the group is already set, SG_EINVAL for a malformed target list.
+ *
+ * Replicas: a target may list up to 8 replicas of one shard separated by '|':
+ * "ipv4:127.0.0.1:7001|ipv4:127.0.0.1:7002" is ONE leg served by two replicas, each with its
+ * own channel. Without hedging or retries, each call's leg goes to the replicas in turn
+ * (rotating per call, for balance). With them (Resilience { idempotent: true hedge {} retry {} }
+ * in the .proto, or sg_server_set_group_resilience), a hedge or a retry goes to the next
+ * replica after the one the leg tried first. A target resolving to several addresses
+ * ("dns:///search:7000", "ipv4:127.0.0.1:7001,127.0.0.1:7002") is one replica whose channel
+ * balances with round_robin: a hedge on it reaches another address too.
+ *
+ * Hedging: after the hedge delay, the same request goes to the next replica, the first good
+ * answer wins and the other attempt is cancelled; at most one hedge per leg. The delay is
+ * Hedge.delay_ms, or adaptive (delay_ms 0): the first replica's live latency percentile
+ * (Hedge.percentile, over its last 5-10 s of answers), at least Hedge.min_delay_ms; until that
+ * replica has answered 32 times in the window, half the leg's deadline.
+ * Retries: a failure with a status in Retry.statuses (default UNAVAILABLE) is tried again
+ * (Retry.max_attempts in all) after an exponential backoff with full jitter, only if the wait
+ * ends before the leg's deadline. Both draw on the first replica's token budget (gRPC's
+ * retryThrottling, gRFC A6: one per replica target; a failure, i.e. a retried status or
+ * DEADLINE_EXCEEDED, takes a token, a success gives token_ratio back, extra attempts only while
+ * more than half the tokens remain). */
 sg_err sg_server_set_group(sg_server *s, const char *group, const char *const *targets,
                            size_t n_targets);
 
@@ -137,6 +158,9 @@ typedef struct sg_server_stats {
 	uint64_t legs_failed;    /* legs that ended non-OK by themselves */
 	uint64_t legs_cancelled; /* legs the gather cut short (first_n, quorum, best_effort,
 	                            quality: once it had what it needed) */
+	uint64_t hedges_sent; /* hedge attempts sent (idempotent legs, see sg_server_set_group) */
+	uint64_t hedges_won;  /* ... whose answer was the leg's */
+	uint64_t retries;     /* retry attempts sent */
 } sg_server_stats;
 
 void sg_server_stats_get(const sg_server *s, sg_server_stats *out);
