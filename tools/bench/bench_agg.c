@@ -2,13 +2,21 @@
  * scatter-bench-agg: search.Search/Query served exactly as search-aggregator serves it (the
  * generated search__search__register), but with any number of legs: search-aggregator takes at
  * most 64 shards, and the fan-out scenarios need up to 1000 legs over a few shard processes.
+ * It can also hedge and retry Query's legs, for the hedge10 scenario and the hedging e2e test.
  *
- *   scatter-bench-agg --shards HOST:PORT[,HOST:PORT...] [--legs N] [--listen HOST:PORT]
- *                     [--threads T]
+ *   scatter-bench-agg --shards TARGET[,TARGET...] [--legs N] [--listen HOST:PORT]
+ *                     [--threads T] [--hedge-ms MS] [--retry N] [--max-tokens N]
+ *                     [--token-ratio R] [--deadline-ms MS] [--margin-ms MS]
  *
- * Leg i calls shard i % n_shards (N defaults to the number of shards). Prints `listening on
- * HOST:PORT` once serving; runs until SIGTERM or SIGINT.
+ * Leg i calls shard i % n_shards (N defaults to the number of shards). A TARGET may list the
+ * shard's replicas separated by '|' (see sg_server_set_group). With any of the flags after
+ * --threads, only Query is served, from a copy of its generated table changed as asked:
+ * --hedge-ms MS hedges each leg after MS ms (0: adaptive, the replica's live p95), --retry N
+ * retries UNAVAILABLE legs (N attempts in all), --max-tokens/--token-ratio size the A6 budget,
+ * --deadline-ms/--margin-ms replace search.proto's deadline and margin.
+ * Prints `listening on HOST:PORT` once serving; runs until SIGTERM or SIGINT.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +25,36 @@
 
 #define AGG_MAX_LEGS 100000
 
+/* Query's table as generated, then changed by the flags; static: it must outlive the server. */
+static sg_method_desc query;
+
+/* Applies one resilience flag to query; false if f is not one. */
+static bool agg_tail_flag(const char *f, const char *v)
+{
+	sg_resilience_desc *r = &query.resilience;
+
+	if (strcmp(f, "--hedge-ms") == 0) {
+		r->idempotent = r->has_hedge = r->hedge.enabled = true;
+		r->hedge.delay_ms = (uint32_t)strtoul(v, NULL, 10);
+		r->hedge.percentile = 95;
+		r->hedge.min_delay_ms = 1;
+	} else if (strcmp(f, "--retry") == 0) {
+		r->idempotent = r->has_retry = true;
+		r->retry.max_attempts = (uint32_t)strtoul(v, NULL, 10);
+	} else if (strcmp(f, "--max-tokens") == 0) {
+		r->budget.max_tokens = (uint32_t)strtoul(v, NULL, 10);
+	} else if (strcmp(f, "--token-ratio") == 0) {
+		r->budget.token_ratio = strtod(v, NULL);
+	} else if (strcmp(f, "--deadline-ms") == 0) {
+		query.deadline_ms = (uint32_t)strtoul(v, NULL, 10);
+	} else if (strcmp(f, "--margin-ms") == 0) {
+		query.margin_ms = (uint32_t)strtoul(v, NULL, 10);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:0";
@@ -24,9 +62,11 @@ int main(int argc, char **argv)
 	const char **uniq = NULL, **targets = NULL;
 	size_t n_uniq = 0, legs = 0;
 	int threads = 0, status = 1;
+	bool custom = false;
 	sg_server *s = NULL;
 	sg_err rv;
 
+	query = search__search__query__fanout;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--listen") == 0)
 			listen = argv[i + 1];
@@ -36,10 +76,14 @@ int main(int argc, char **argv)
 			legs = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--threads") == 0)
 			threads = atoi(argv[i + 1]);
+		else if (agg_tail_flag(argv[i], argv[i + 1]))
+			custom = true;
 	}
 	if (shards == NULL || argc % 2 == 0 || legs > AGG_MAX_LEGS) {
-		fprintf(stderr, "usage: scatter-bench-agg --shards HOST:PORT[,HOST:PORT...]"
-		                " [--legs N] [--listen HOST:PORT] [--threads T]\n");
+		fprintf(stderr, "usage: scatter-bench-agg --shards TARGET[,TARGET...]"
+		                " [--legs N] [--listen HOST:PORT] [--threads T] [--hedge-ms MS]"
+		                " [--retry N] [--max-tokens N] [--token-ratio R] [--deadline-ms MS]"
+		                " [--margin-ms MS]\n");
 		return 2;
 	}
 	uniq = calloc(strlen(shards) / 2 + 1, sizeof(*uniq));
@@ -56,7 +100,9 @@ int main(int argc, char **argv)
 	sg_server_opts opts = {.listen = listen, .threads = threads};
 	if ((rv = sg_server_alloc(&opts, &s)) != SG_OK ||
 	    (rv = sg_server_set_group(s, "shards", targets, legs)) != SG_OK ||
-	    (rv = search__search__register(s)) != SG_OK || (rv = sg_server_start(s)) != SG_OK) {
+	    (rv = custom ? sg_server_add_fanout(s, &query) : search__search__register(s)) !=
+	            SG_OK ||
+	    (rv = sg_server_start(s)) != SG_OK) {
 		fprintf(stderr, "scatter-bench-agg: %s\n", sg_strerror(rv));
 		goto out;
 	}
