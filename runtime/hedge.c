@@ -54,8 +54,8 @@ void sg__latency_record(sg__latency *l, int64_t now_ns, int64_t latency_ns)
 	uint64_t us = latency_ns > 0 ? (uint64_t)(latency_ns / NS_PER_US) : 0;
 
 	if (seen < period &&
-	    atomic_compare_exchange_strong_explicit(&s->period, &seen, period,
-	                                            memory_order_acq_rel, memory_order_acquire)) {
+	    atomic_compare_exchange_strong_explicit(&s->period, &seen, period, memory_order_acq_rel,
+	                                            memory_order_acquire)) {
 		/* This writer moved the slot to a new period: it clears it. */
 		for (uint32_t b = 0; b < SG__LATENCY_BUCKETS; b++)
 			atomic_store_explicit(&s->buckets[b], 0, memory_order_relaxed);

@@ -25,7 +25,7 @@
 
 #include "scatter/method.h"
 
-#define SG__LATENCY_SUB         8 /* buckets per power of two */
+#define SG__LATENCY_SUB         8  /* buckets per power of two */
 #define SG__LATENCY_OCTAVES     25 /* 8 us .. 2^28 us (~268 s); beyond: the last bucket */
 #define SG__LATENCY_BUCKETS     (SG__LATENCY_SUB * (SG__LATENCY_OCTAVES + 1))
 #define SG__LATENCY_SLOT_NS     INT64_C(5000000000) /* 5 s per slot: a 5-10 s window */
