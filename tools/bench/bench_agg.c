@@ -5,13 +5,15 @@
  * It can also hedge and retry Query's legs, for the hedge10 scenario and the hedging e2e test.
  *
  *   scatter-bench-agg --shards TARGET[,TARGET...] [--legs N] [--listen HOST:PORT]
- *                     [--threads T] [--hedge-ms MS] [--retry N] [--max-tokens N]
- *                     [--token-ratio R] [--deadline-ms MS] [--margin-ms MS]
+ *                     [--threads T] [--hedge-ms MS [--hedge-pct P] [--hedge-min-ms MS]]
+ *                     [--retry N] [--max-tokens N] [--token-ratio R] [--deadline-ms MS]
+ *                     [--margin-ms MS]
  *
  * Leg i calls shard i % n_shards (N defaults to the number of shards). A TARGET may list the
  * shard's replicas separated by '|' (see sg_server_set_group). With any of the flags after
  * --threads, only Query is served, from a copy of its generated table changed as asked:
- * --hedge-ms MS hedges each leg after MS ms (0: adaptive, the replica's live p95), --retry N
+ * --hedge-ms MS hedges each leg after MS ms (0: adaptive, the replica's live pP, at least
+ * --hedge-min-ms; the flags must come after --hedge-ms), --retry N
  * retries UNAVAILABLE legs (N attempts in all), --max-tokens/--token-ratio size the A6 budget,
  * --deadline-ms/--margin-ms replace search.proto's deadline and margin.
  * Prints `listening on HOST:PORT` once serving; runs until SIGTERM or SIGINT.
@@ -38,6 +40,10 @@ static bool agg_tail_flag(const char *f, const char *v)
 		r->hedge.delay_ms = (uint32_t)strtoul(v, NULL, 10);
 		r->hedge.percentile = 95;
 		r->hedge.min_delay_ms = 1;
+	} else if (strcmp(f, "--hedge-pct") == 0) {
+		r->hedge.percentile = (uint32_t)strtoul(v, NULL, 10);
+	} else if (strcmp(f, "--hedge-min-ms") == 0) {
+		r->hedge.min_delay_ms = (uint32_t)strtoul(v, NULL, 10);
 	} else if (strcmp(f, "--retry") == 0) {
 		r->idempotent = r->has_retry = true;
 		r->retry.max_attempts = (uint32_t)strtoul(v, NULL, 10);
@@ -81,7 +87,8 @@ int main(int argc, char **argv)
 	}
 	if (shards == NULL || argc % 2 == 0 || legs > AGG_MAX_LEGS) {
 		fprintf(stderr, "usage: scatter-bench-agg --shards TARGET[,TARGET...]"
-		                " [--legs N] [--listen HOST:PORT] [--threads T] [--hedge-ms MS]"
+		                " [--legs N] [--listen HOST:PORT] [--threads T] [--hedge-ms MS"
+		                " [--hedge-pct P] [--hedge-min-ms MS]]"
 		                " [--retry N] [--max-tokens N] [--token-ratio R] [--deadline-ms MS]"
 		                " [--margin-ms MS]\n");
 		return 2;

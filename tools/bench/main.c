@@ -26,6 +26,8 @@
 
 #include <grpc/grpc.h>
 
+#include "scatter/client.h"
+#include "scatter/stats.pb-c.h"
 #include "scatter/trailer.h"
 
 #include "load.h"
@@ -253,9 +255,18 @@ static double q_us(const hist *h, double q)
 	return (double)hist_quantile(h, q) / 1000.0;
 }
 
-/* The one JSON line of a run: r is the main load, fl the floor (NULL without one). */
-static void json_print(const char *name, const load_opts *lo, uint32_t shards, const load_result *r,
-                       const load_result *fl)
+/* A hedge scenario's side of a run: hedging off or on, and what the aggregator counted. */
+typedef struct hedge_info {
+	const char *mode; /* "off" or "on" */
+	uint64_t legs;    /* legs the aggregator started during the run (warm-up included) */
+	uint64_t sent;    /* hedges it sent, and won, during the run */
+	uint64_t won;
+} hedge_info;
+
+/* The fields of one JSON line, without its closing brace: r is the main load, fl the floor
+ * (NULL without one). */
+static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
+                        const load_result *r, const load_result *fl)
 {
 	uint32_t legs = r->legs;
 	int cpu_known = r->cpu_us >= 0 && r->done_in_window > 0;
@@ -321,31 +332,55 @@ static void json_print(const char *name, const load_opts *lo, uint32_t shards, c
 	}
 	if (r->interrupted)
 		printf(",\"interrupted\":true");
+}
+
+/* The one JSON line of a run. */
+static void json_print(const char *name, const load_opts *lo, uint32_t shards, const load_result *r,
+                       const load_result *fl)
+{
+	json_fields(name, lo, shards, r, fl);
 	printf("}\n");
 	fflush(stdout);
 }
 
-/* Starts the scenario's shards (CPU 0) and aggregator (CPU 1); fills the aggregator's address
- * and pid, and the slowest shard's address. */
-static int start_servers(const bench_opts *o, const scenario *sc, char *agg_addr, size_t agg_len,
-                         pid_t *agg_pid, char *floor_addr, size_t floor_len)
+/* The JSON line of one side of a hedge scenario: the fields above, then the hedging ones. */
+static void json_print_hedge(const char *name, const load_opts *lo, uint32_t shards,
+                             const load_result *r, const hedge_info *hi)
 {
-	static char shard_list[PROCS_MAX * 32];
-	uint32_t slowest = 0;
-	int shard_cpu = o->pin ? 0 : -1, agg_cpu = o->pin ? 1 : -1;
-	char legs[16], threads[16];
-	size_t used = 0;
-	proc_info agg;
+	json_fields(name, lo, shards, r, NULL);
+	printf(",\"hedging\":\"%s\",\"agg_legs\":%" PRIu64 ",\"hedges_sent\":%" PRIu64
+	       ",\"hedges_won\":%" PRIu64,
+	       hi->mode, hi->legs, hi->sent, hi->won);
+	json_us_or_null("hedges_pct_of_legs",
+	                hi->legs > 0 ? 100.0 * (double)hi->sent / (double)hi->legs : 0,
+	                hi->legs > 0);
+	printf("}\n");
+	fflush(stdout);
+}
 
-	if (sc->n_shards + 1 > PROCS_MAX) {
+/* Starts the scenario's shards (CPU 0), sc->replicas processes per shard; fills shard_list
+ * (one target per shard, its replicas joined by '|') and the slowest shard's address. */
+static int start_shards(const bench_opts *o, const scenario *sc, char *shard_list, size_t list_len,
+                        char *floor_addr, size_t floor_len)
+{
+	uint32_t slowest = 0, reps = sc->replicas > 0 ? sc->replicas : 1;
+	int shard_cpu = o->pin ? 0 : -1;
+	size_t used = 0;
+
+	if (sc->n_shards * reps + (sc->hedge_flags != NULL ? 2 : 1) > PROCS_MAX) {
 		fprintf(stderr, "scatter-bench: %s: too many processes\n", sc->name);
 		return -1;
 	}
 	shard_list[0] = '\0';
-	for (uint32_t i = 0; i < sc->n_shards; i++) {
-		uint32_t lat = sc->latency_ms[i % sc->n_latency];
+	for (uint32_t i = 0; i < sc->n_shards * reps; i++) {
+		uint32_t shard = i / reps, lat = sc->latency_ms[shard % sc->n_latency];
 		char id[16], lat_s[16], pm[16], sm[16];
-		const char *bin = sc->leaf == SCENARIO_LEAF_STRAGGLER ? o->leaf_bin : o->shard_bin;
+		int straggler_leaf = sc->leaf == SCENARIO_LEAF_STRAGGLER;
+		const char *bin = straggler_leaf ? o->leaf_bin : o->shard_bin;
+		/* search-shard takes whole percents, scatter-bench-leaf permille. */
+		const char *straggle = straggler_leaf              ? "--straggle-permille"
+		                       : sc->straggle_permille > 0 ? "--straggler-pct"
+		                                                   : NULL;
 		char *argv[] = {(char *)bin,
 		                "--shard-id",
 		                id,
@@ -355,58 +390,138 @@ static int start_servers(const bench_opts *o, const scenario *sc, char *agg_addr
 		                lat_s,
 		                "--threads",
 		                "1",
-		                sc->leaf == SCENARIO_LEAF_STRAGGLER ? "--straggle-permille" : NULL,
+		                (char *)straggle,
 		                pm,
-		                "--straggle-ms",
+		                straggler_leaf ? "--straggle-ms" : "--straggler-ms",
 		                sm,
 		                NULL};
 		proc_info p;
 
-		snprintf(id, sizeof(id), "%" PRIu32, i);
+		snprintf(id, sizeof(id), "%" PRIu32, shard);
 		snprintf(lat_s, sizeof(lat_s), "%" PRIu32, lat);
-		snprintf(pm, sizeof(pm), "%" PRIu32, sc->straggle_permille);
+		snprintf(pm, sizeof(pm), "%" PRIu32,
+		         straggler_leaf ? sc->straggle_permille : sc->straggle_permille / 10);
 		snprintf(sm, sizeof(sm), "%" PRIu32, sc->straggle_ms);
 		if (procs_start(argv, shard_cpu, BENCH_START_TIMEOUT_MS, &p) != 0)
 			return -1;
-		used += (size_t)snprintf(shard_list + used, sizeof(shard_list) - used, "%s%s",
-		                         i > 0 ? "," : "", p.addr);
+		used += (size_t)snprintf(shard_list + used, list_len - used, "%s%s%s",
+		                         i == 0          ? ""
+		                         : i % reps == 0 ? ","
+		                                         : "|",
+		                         reps > 1 ? "ipv4:" : "", p.addr);
 		if (i == 0 || lat > slowest) {
 			slowest = lat;
 			snprintf(floor_addr, floor_len, "%s", p.addr);
 		}
 	}
+	return 0;
+}
+
+/* Starts the aggregator (CPU 1) over shard_list, with extra flags (NULL-terminated, or NULL);
+ * fills its address and pid. */
+static int start_agg(const bench_opts *o, const scenario *sc, char *shard_list,
+                     const char *const *extra, char *agg_addr, size_t agg_len, pid_t *agg_pid)
+{
+	int agg_cpu = o->pin ? 1 : -1, bench_agg = sc->agg == SCENARIO_AGG_BENCH;
+	char legs[16], threads[16];
+	char *argv[32] = {bench_agg ? (char *)o->bench_agg_bin : (char *)o->agg_bin,
+	                  "--shards",
+	                  shard_list,
+	                  "--listen",
+	                  "127.0.0.1:0",
+	                  "--threads",
+	                  threads};
+	size_t n = 7;
+	proc_info agg;
+
 	snprintf(legs, sizeof(legs), "%" PRIu32,
 	         o->legs > 0    ? o->legs
 	         : sc->legs > 0 ? sc->legs
 	                        : sc->n_shards);
 	snprintf(threads, sizeof(threads), "%" PRIu32, o->agg_threads);
-	{
-		int bench_agg = sc->agg == SCENARIO_AGG_BENCH;
-		char *argv[] = {bench_agg ? (char *)o->bench_agg_bin : (char *)o->agg_bin,
-		                "--shards",
-		                shard_list,
-		                "--listen",
-		                "127.0.0.1:0",
-		                "--threads",
-		                threads,
-		                bench_agg ? "--legs" : NULL,
-		                legs,
-		                NULL};
-
-		if (procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg) != 0)
-			return -1;
+	if (bench_agg) {
+		argv[n++] = "--legs";
+		argv[n++] = legs;
 	}
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && n + 1 < 32; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	if (procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg) != 0)
+		return -1;
 	snprintf(agg_addr, agg_len, "%s", agg.addr);
 	*agg_pid = agg.pid;
 	return 0;
 }
 
+/* The aggregator's /scatter.Stats/Get counters; zeroes when it does not answer. */
+static void agg_stats(const char *addr, Scatter__ServerStats *out)
+{
+	Scatter__StatsRequest req = SCATTER__STATS_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	sg_client *c = NULL;
+
+	scatter__server_stats__init(out);
+	if (sg_client_open(addr, &c) == SG_OK &&
+	    sg_client_call(c, "/scatter.Stats/Get", &req.base, &scatter__server_stats__descriptor,
+	                   5000, &resp, NULL) == SG_OK) {
+		*out = *(Scatter__ServerStats *)resp;
+		out->base.unknown_fields = NULL;
+		out->base.n_unknown_fields = 0;
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+	sg_client_close(c);
+}
+
+/* Hedging off, then on: the same load against each aggregator; both JSON lines, then one line
+ * comparing them (on stderr, so that stdout stays JSON lines). */
+static int run_hedge_pair(const load_opts *base, const scenario *sc, char addrs[2][64],
+                          const pid_t pids[2], load_result *r)
+{
+	static const char *const mode[2] = {"off", "on"};
+	double p50[2] = {0}, p99[2] = {0}, pct[2] = {0};
+	uint64_t sent[2] = {0}, won[2] = {0};
+	char name[64];
+
+	for (int i = 0; i < 2 && !bench_stop; i++) {
+		Scatter__ServerStats before, after;
+		load_opts lo = *base;
+		hedge_info hi;
+
+		lo.target = addrs[i];
+		lo.cpu_pid = pids[i];
+		memset(r, 0, sizeof(*r));
+		agg_stats(addrs[i], &before);
+		if (load_run(&lo, r) != 0)
+			return 1;
+		agg_stats(addrs[i], &after);
+		hi.mode = mode[i];
+		hi.legs = after.legs_started - before.legs_started;
+		hi.sent = sent[i] = after.hedges_sent - before.hedges_sent;
+		hi.won = won[i] = after.hedges_won - before.hedges_won;
+		pct[i] = hi.legs > 0 ? 100.0 * (double)hi.sent / (double)hi.legs : 0;
+		p50[i] = q_us(&r->lat, 0.50) / 1000.0;
+		p99[i] = q_us(&r->lat, 0.99) / 1000.0;
+		snprintf(name, sizeof(name), "%s-%s", sc->name, mode[i]);
+		json_print_hedge(name, &lo, sc->n_shards, r, &hi);
+		if (r->interrupted)
+			return 130;
+	}
+	if (bench_stop)
+		return 130;
+	fprintf(stderr,
+	        "%s: hedging off -> on: p50 %.2f -> %.2f ms, p99 %.2f -> %.2f ms; hedges %" PRIu64
+	        " (%.2f%% of legs), won %" PRIu64 "\n",
+	        sc->name, p50[0], p50[1], p99[0], p99[1], sent[1], pct[1], won[1]);
+	return 0;
+}
+
 static int run_scenario(bench_opts *o, const scenario *sc)
 {
-	char agg_addr[64], floor_addr[64];
+	static char shard_list[PROCS_MAX * 40];
+	char agg_addr[2][64], floor_addr[64];
 	load_opts lo = o->load, fo;
 	load_result *r = calloc(1, sizeof(*r)), *fl = calloc(1, sizeof(*fl));
-	pid_t agg_pid = 0;
+	pid_t agg_pid[2] = {0, 0};
 	int rv = 1;
 
 	if (r == NULL || fl == NULL)
@@ -417,10 +532,19 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 		lo.concurrency = sc->concurrency;
 		lo.rate = sc->rate;
 	}
-	if (start_servers(o, sc, agg_addr, sizeof(agg_addr), &agg_pid, floor_addr,
-	                  sizeof(floor_addr)) != 0)
+	if (start_shards(o, sc, shard_list, sizeof(shard_list), floor_addr, sizeof(floor_addr)) !=
+	            0 ||
+	    start_agg(o, sc, shard_list, NULL, agg_addr[0], sizeof(agg_addr[0]), &agg_pid[0]) != 0)
+		goto out;
+	if (sc->hedge_flags != NULL && start_agg(o, sc, shard_list, sc->hedge_flags, agg_addr[1],
+	                                         sizeof(agg_addr[1]), &agg_pid[1]) != 0)
 		goto out;
 	grpc_init();
+	lo.method = o->method;
+	if (sc->hedge_flags != NULL) {
+		rv = run_hedge_pair(&lo, sc, agg_addr, agg_pid, r);
+		goto shutdown;
+	}
 	if (sc->floor) {
 		/* The floor: the slowest shard alone under the same load. */
 		fo = lo;
@@ -430,9 +554,8 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 		if (load_run(&fo, fl) != 0)
 			goto shutdown;
 	}
-	lo.target = agg_addr;
-	lo.method = o->method;
-	lo.cpu_pid = agg_pid;
+	lo.target = agg_addr[0];
+	lo.cpu_pid = agg_pid[0];
 	if (!bench_stop && load_run(&lo, r) == 0) {
 		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? fl : NULL);
 		rv = r->interrupted ? 130 : 0;

@@ -11,6 +11,10 @@ static const uint32_t lat_100[] = {100};
 static const uint32_t lat_mixed[] = {50, 100, 150, 200};
 static const uint32_t lat_10[] = {10};
 
+/* The adaptive hedge delay (each replica's live p95), never under 12 ms: a shard answers in
+ * ~11 ms (its 10 ms timer fires ~1 ms late), so hedging earlier would hedge the fast calls. */
+static const char *const hedge_adaptive[] = {"--hedge-ms", "0", "--hedge-min-ms", "12", NULL};
+
 #define FANOUT(n)                                                                                  \
 	{                                                                                          \
 		.name = "fanout-" #n,                                                              \
@@ -68,6 +72,20 @@ static const scenario scenarios[] = {
                 .leaf = SCENARIO_LEAF_STRAGGLER,
                 .straggle_permille = 20,
                 .straggle_ms = 200,
+        },
+        {
+                .name = "hedge10",
+                .what = "tail10 with 2 replicas per shard, hedging off then on (adaptive p95)",
+                .n_shards = 10,
+                .latency_ms = lat_10,
+                .n_latency = 1,
+                .rate = 200,
+                .agg = SCENARIO_AGG_BENCH,
+                .leaf = SCENARIO_LEAF_SEARCH,
+                .straggle_permille = 20,
+                .straggle_ms = 200,
+                .replicas = 2,
+                .hedge_flags = hedge_adaptive,
         },
 };
 

@@ -36,8 +36,14 @@ typedef struct scenario {
 	int floor;            /* also load the slowest shard directly: the floor */
 	scenario_agg agg;
 	scenario_leaf leaf;
-	uint32_t straggle_permille; /* scenario_leaf STRAGGLER: how often a call is slow ... */
+	uint32_t straggle_permille; /* STRAGGLER (or SEARCH, in whole %): how often a call is
+	                               slow ... */
 	uint32_t straggle_ms;       /* ... and how slow */
+	/* Replicas per shard: that many processes per shard, one target "a|b|..." each (0: 1). */
+	uint32_t replicas;
+	/* Hedging off, then on: the same load on two scatter-bench-agg processes, the second
+	 * started with hedge_flags; two JSON lines (<name>-off, <name>-on) and a comparison. */
+	const char *const *hedge_flags;
 } scenario;
 
 /* The scenario called name, or NULL. */
