@@ -63,7 +63,7 @@ static double now_ms(void)
 static int replica_start(proc *p, uint32_t latency_ms, int fail)
 {
 	char lat[16];
-	char *argv[] = {(char *)shard_bin, "--shard-id", "0", "--latency-ms", lat,
+	char *argv[] = {(char *)shard_bin,      "--shard-id", "0", "--latency-ms", lat,
 	                fail ? "--fail" : NULL, NULL};
 
 	snprintf(lat, sizeof(lat), "%u", latency_ms);
@@ -215,8 +215,8 @@ static void test_no_hedge_once_the_budget_is_spent(void **state)
 	/* 4 tokens: hedges only while more than 2 remain. A margin of 100 ms cuts the legs of a
 	 * call with a 140 ms timeout to 40 ms: a call to A then times out (a failure, one token),
 	 * before any hedge (50 ms) and before the call's own deadline. */
-	static const char *const flags[] = {"--hedge-ms", HEDGE_MS, "--max-tokens", "4",
-	                                    "--margin-ms", "100", NULL};
+	static const char *const flags[] = {
+	        "--hedge-ms", HEDGE_MS, "--max-tokens", "4", "--margin-ms", "100", NULL};
 	cluster *c = *state = cluster_start(SLOW_MS, 0, flags);
 	Scatter__ServerStats st;
 	sg_leg_outcome leg;
