@@ -7,9 +7,10 @@
  *     call goes to A (rotation starts at the first replica), the hedge to B wins: the answer
  *     comes well before 2000 ms, the aggregator counts one hedge sent and won, the leg's
  *     trailer names B, and A counts its call cancelled.
- *   - budget: the same, with a budget of 4 tokens (extra attempts only above 2). Two calls to A
- *     that time out (their legs' deadline is cut short by a margin) spend it; then a call to A
- *     sends no hedge and waits for A until its leg's deadline.
+ *   - budget: the same replicas, hedging after 300 ms with a budget of 4 tokens (extra attempts
+ *     only above 2). Two calls to A that time out (their legs' deadline is cut short by a
+ *     margin, before the hedge delay) spend it; then a call to A sends no hedge and waits for
+ *     A until its leg's deadline.
  *   - retry: replica A fails at once with UNAVAILABLE, B answers: the call succeeds through one
  *     retry to B, counted as such.
  *
@@ -212,11 +213,12 @@ static void test_hedge_wins_and_cancels_the_slow_replica(void **state)
 
 static void test_no_hedge_once_the_budget_is_spent(void **state)
 {
-	/* 4 tokens: hedges only while more than 2 remain. A margin of 100 ms cuts the legs of a
-	 * call with a 140 ms timeout to 40 ms: a call to A then times out (a failure, one token),
-	 * before any hedge (50 ms) and before the call's own deadline. */
-	static const char *const flags[] = {
-	        "--hedge-ms", HEDGE_MS, "--max-tokens", "4", "--margin-ms", "100", NULL};
+	/* 4 tokens: hedges only while more than 2 remain. Hedges after 300 ms. A margin of 900 ms
+	 * cuts the legs of a call with a 1000 ms timeout to 100 ms: a call to A then times out (a
+	 * failure, one token) before any hedge, and the aggregator still has 900 ms to answer
+	 * before the client gives up (which would cancel the leg: no failure counted). */
+	static const char *const flags[] = {"--hedge-ms", "300", "--max-tokens", "4", "--margin-ms",
+	                                    "900",        NULL};
 	cluster *c = *state = cluster_start(SLOW_MS, 0, flags);
 	Scatter__ServerStats st;
 	sg_leg_outcome leg;
@@ -224,7 +226,7 @@ static void test_no_hedge_once_the_budget_is_spent(void **state)
 
 	/* Calls rotate over the replicas from A: A, B, A, B. Both calls to A time out. */
 	for (int i = 0; i < 4; i++) {
-		grpc_status_code s = query(c, 140, &ms, &leg);
+		grpc_status_code s = query(c, 1000, &ms, &leg);
 
 		if (i % 2 == 0) {
 			assert_int_equal(s, GRPC_STATUS_UNAVAILABLE);
@@ -235,13 +237,13 @@ static void test_no_hedge_once_the_budget_is_spent(void **state)
 	server_stats(c->agg.addr, &st);
 	assert_int_equal(st.hedges_sent, 0);
 	/* A again, with time to hedge: the budget says no, so the leg waits for A until its
-	 * deadline (Query's 1000 ms), far past the hedge delay. */
+	 * deadline (Query's 1000 ms), far past the hedge delay (300 ms). */
 	assert_int_equal(query(c, CALL_TIMEOUT_MS, &ms, &leg), GRPC_STATUS_UNAVAILABLE);
 	print_message("budget spent: answered after %.0f ms, leg %s from %s\n", ms,
 	              sg_status_name(leg.status), leg.target);
 	assert_int_equal(leg.status, GRPC_STATUS_DEADLINE_EXCEEDED);
 	assert_non_null(strstr(leg.target, c->a.addr));
-	assert_true(ms > 500);
+	assert_true(ms > 800);
 	server_stats(c->agg.addr, &st);
 	assert_int_equal(st.hedges_sent, 0);
 	assert_int_equal(st.hedges_won, 0);
