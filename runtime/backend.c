@@ -95,41 +95,115 @@ const sg__group *sg__backends_group(const sg__backends *b, const char *name)
 
 static sg__backend *backend_find(sg__backends *b, const char *target)
 {
+	/* One nobody refers to any more is not reused: its channel is gone, or going on a
+	 * worker. (At connect, every backend found has its first group's reference.) */
 	for (size_t i = 0; i < b->n_backends; i++) {
-		if (strcmp(b->backends[i].target, target) == 0)
+		if (strcmp(b->backends[i].target, target) == 0 &&
+		    atomic_load(&b->backends[i].refs) > 0)
 			return &b->backends[i];
 	}
+	for (sg__backend *be = b->added; be != NULL; be = be->next_added) {
+		if (strcmp(be->target, target) == 0 && atomic_load(&be->refs) > 0)
+			return be;
+	}
 	return NULL;
+}
+
+/* A reference, unless the count already reached 0 (the channel is closing). */
+static bool backend_tryref(sg__backend *be)
+{
+	unsigned r = atomic_load_explicit(&be->refs, memory_order_relaxed);
+
+	while (r != 0) {
+		if (atomic_compare_exchange_weak_explicit(&be->refs, &r, r + 1,
+		                                          memory_order_relaxed,
+		                                          memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+void sg__backend_ref(const sg__backend *be)
+{
+	sg__backend *m = (sg__backend *)be;
+
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void sg__backend_release(const sg__backend *be)
+{
+	sg__backend *m = (sg__backend *)be;
+
+	/* acq_rel: whatever the other holders did with the channel happens before it goes. */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	grpc_channel_destroy(m->channel);
+	m->channel = NULL;
+	atomic_store(&m->closed, true);
+	sg__log_kv(SG_LOG_INFO, "backend channel closed", "target=%s reason=unused", m->target);
+}
+
+/* Opens be's channel to target (taken), with the backends' arguments. */
+static sg_err backend_open(sg__backend *be, char *target, grpc_channel_credentials *creds,
+                           const grpc_channel_args *args)
+{
+	be->target = target;
+	sg__latency_init(&be->latency);
+	atomic_init(&be->refs, 0);
+	atomic_init(&be->closed, false);
+	be->channel = grpc_channel_create(target, creds, args);
+	if (be->channel == NULL) {
+		free(be->target);
+		be->target = NULL;
+		return SG_EINVAL;
+	}
+	/* Connect now rather than on the first call: the first call does not pay for the
+	 * handshake, and a gather that ends early on it still reaches every backend. */
+	(void)grpc_channel_check_connectivity_state(be->channel, 1);
+	sg__log(SG_LOG_DEBUG, "channel to %s", target);
+	return SG_OK;
 }
 
 /* The channel for target (len bytes of a replica list), made once. */
 static sg_err backend_add(sg__backends *b, const char *target, size_t len,
                           grpc_channel_credentials *creds, const grpc_channel_args *args,
-                          sg__backend **out)
+                          bool in_array, sg__backend **out)
 {
 	char *copy = strndup(target, len);
 	sg__backend *be;
 
 	if (copy == NULL)
 		return SG_ENOMEM;
-	if ((be = backend_find(b, copy)) != NULL) {
+	/* A channel whose last user is letting go on a worker right now cannot be taken back:
+	 * a new one is made instead. */
+	if ((be = backend_find(b, copy)) != NULL && backend_tryref(be)) {
 		free(copy);
-	} else {
+	} else if (in_array) {
+		/* At connect: in the array, sized for every replica. */
+		sg_err rv;
+
 		be = &b->backends[b->n_backends];
-		be->target = copy;
-		sg__latency_init(&be->latency);
-		be->channel = grpc_channel_create(copy, creds, args);
-		if (be->channel == NULL) {
-			free(be->target);
-			be->target = NULL;
-			return SG_EINVAL;
-		}
+		if ((rv = backend_open(be, copy, creds, args)) != SG_OK)
+			return rv;
 		b->n_backends++;
-		/* Connect now rather than on the first call: the first call does not pay for the
-		 * handshake, and a gather that ends early on it still reaches every backend. */
-		(void)grpc_channel_check_connectivity_state(be->channel, 1);
-		sg__log(SG_LOG_DEBUG, "channel to %s", copy);
+		sg__backend_ref(be);
+	} else {
+		/* At a reload: a list of its own, so that the array's pointers never move. */
+		sg_err rv;
+
+		if ((be = calloc(1, sizeof(*be))) == NULL) {
+			free(copy);
+			return SG_ENOMEM;
+		}
+		if ((rv = backend_open(be, copy, creds, args)) != SG_OK) {
+			free(be);
+			return rv;
+		}
+		be->next_added = b->added;
+		b->added = be;
+		sg__backend_ref(be);
 	}
+	/* The caller's (the group's) reference is taken. */
 	*out = be;
 	return SG_OK;
 }
@@ -137,7 +211,7 @@ static sg_err backend_add(sg__backends *b, const char *target, size_t len,
 /* The shard of target: one backend per replica. */
 static sg_err backend_add_shard(sg__backends *b, const char *target,
                                 grpc_channel_credentials *creds, const grpc_channel_args *args,
-                                sg__shard *out)
+                                bool in_array, sg__shard *out)
 {
 	const char *p = target;
 	sg_err rv;
@@ -147,36 +221,78 @@ static sg_err backend_add_shard(sg__backends *b, const char *target,
 	for (;;) {
 		size_t len = strcspn(p, "|");
 
-		if ((rv = backend_add(b, p, len, creds, args, &out->replicas[out->n++])) != SG_OK)
+		if ((rv = backend_add(b, p, len, creds, args, in_array, &out->replicas[out->n])) !=
+		    SG_OK)
 			return rv;
+		out->n++;
 		if (p[len] == '\0')
 			return SG_OK;
 		p += len + 1;
 	}
 }
 
+/* The arguments of every backend channel. Retries off: a leg's failure must reach the gather as
+ * it is, and Scatter owns its retries and hedges. Channelz off: it costs on every call and
+ * nothing reads it. Reconnect backoff capped at a second (gRPC's default grows to 120 s):
+ * channels connect at start, and a backend that comes up after its aggregator, or comes back,
+ * must be used within a second, not minutes later. */
+static const grpc_arg backend_arg_list[] = {
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0},
+        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, .value.integer = 1000},
+        /* A target resolving to several addresses spreads calls over them, and a hedge on the
+         * same channel goes to another address (pick_first would reuse one). */
+        {.type = GRPC_ARG_STRING,
+         .key = GRPC_ARG_SERVICE_CONFIG,
+         .value.string = "{\"loadBalancingConfig\":[{\"round_robin\":{}}]}"},
+};
+
+static const grpc_channel_args backend_args = {
+        .num_args = sizeof(backend_arg_list) / sizeof(backend_arg_list[0]),
+        .args = (grpc_arg *)backend_arg_list,
+};
+
+/* g's shards (and legs, their first replicas) resolved to channels; the group takes a reference
+ * on each. */
+static sg_err backend_resolve_group(sg__backends *b, sg__group *g, bool in_array)
+{
+	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	sg__backend **legs = calloc(g->n, sizeof(*legs));
+	sg__shard *shards = calloc(g->n, sizeof(*shards));
+	sg_err rv = SG_OK;
+	size_t j = 0;
+
+	if (legs == NULL || shards == NULL)
+		rv = SG_ENOMEM;
+	for (; j < g->n && rv == SG_OK; j++) {
+		rv = backend_add_shard(b, g->targets[j], creds, &backend_args, in_array, &shards[j]);
+		legs[j] = shards[j].replicas[0];
+	}
+	grpc_channel_credentials_release(creds);
+	if (rv != SG_OK) {
+		for (size_t k = 0; k < j && shards != NULL; k++) {
+			for (uint32_t r = 0; r < shards[k].n; r++)
+				sg__backend_release(shards[k].replicas[r]);
+		}
+		free(legs);
+		free(shards);
+		return rv;
+	}
+	/* The old targets' channels stay open while routes of calls in flight name them. */
+	for (size_t k = 0; k < g->n_shards; k++) {
+		for (uint32_t r = 0; r < g->shards[k].n; r++)
+			sg__backend_release(g->shards[k].replicas[r]);
+	}
+	free(g->legs);
+	free(g->shards);
+	g->legs = legs;
+	g->shards = shards;
+	g->n_shards = g->n;
+	return SG_OK;
+}
+
 sg_err sg__backends_connect(sg__backends *b)
 {
-	/* Retries off: a leg's failure must reach the gather as it is, and Scatter will own its
-	 * retries and hedges. Channelz off: it costs on every call and nothing reads it.
-	 * Reconnect backoff capped at a second (gRPC's default grows to 120 s): channels connect
-	 * at start, and a backend that comes up after its aggregator, or comes back, must be used
-	 * within a second, not minutes later. */
-	grpc_arg arg_list[] = {
-	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
-	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0},
-	        {.type = GRPC_ARG_INTEGER,
-	         .key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
-	         .value.integer = 1000},
-	        /* A target resolving to several addresses spreads calls over them, and a hedge
-	         * on the same channel goes to another address (pick_first would reuse one). */
-	        {.type = GRPC_ARG_STRING,
-	         .key = GRPC_ARG_SERVICE_CONFIG,
-	         .value.string = "{\"loadBalancingConfig\":[{\"round_robin\":{}}]}"},
-	};
-	grpc_channel_args args = {.num_args = sizeof(arg_list) / sizeof(arg_list[0]),
-	                          .args = arg_list};
-	grpc_channel_credentials *creds;
 	size_t total = 0;
 	sg_err rv = SG_OK;
 
@@ -190,32 +306,87 @@ sg_err sg__backends_connect(sg__backends *b)
 	b->backends = calloc(total > 0 ? total : 1, sizeof(*b->backends));
 	if (b->backends == NULL)
 		return SG_ENOMEM;
-	creds = grpc_insecure_credentials_create();
-	for (size_t i = 0; i < b->n_groups && rv == SG_OK; i++) {
-		sg__group *g = &b->groups[i];
+	for (size_t i = 0; i < b->n_groups && rv == SG_OK; i++)
+		rv = backend_resolve_group(b, &b->groups[i], true);
+	return rv;
+}
 
-		g->legs = calloc(g->n, sizeof(*g->legs));
-		g->shards = calloc(g->n, sizeof(*g->shards));
-		if (g->legs == NULL || g->shards == NULL) {
-			rv = SG_ENOMEM;
-			break;
-		}
-		for (size_t j = 0; j < g->n && rv == SG_OK; j++) {
-			rv = backend_add_shard(b, g->targets[j], creds, &args, &g->shards[j]);
-			g->legs[j] = g->shards[j].replicas[0];
+static sg__group *backends_group_mut(sg__backends *b, const char *name)
+{
+	return (sg__group *)sg__backends_group(b, name);
+}
+
+void sg__backends_free_targets(char **targets, size_t n)
+{
+	for (size_t i = 0; targets != NULL && i < n; i++)
+		free(targets[i]);
+	free(targets);
+}
+
+sg_err sg__backends_retarget(sg__backends *b, const char *name, const char *const *targets,
+                             size_t n, char ***old_targets, size_t *old_n)
+{
+	sg__group *g = backends_group_mut(b, name);
+	char **copy;
+
+	if (g == NULL)
+		return SG_ENOENT;
+	if (targets == NULL || n == 0)
+		return SG_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (backend_replicas(targets[i]) == 0)
+			return SG_EINVAL;
+	}
+	if ((copy = calloc(n, sizeof(*copy))) == NULL)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((copy[i] = strdup(targets[i])) == NULL) {
+			sg__backends_free_targets(copy, i);
+			return SG_ENOMEM;
 		}
 	}
-	grpc_channel_credentials_release(creds);
-	return rv;
+	*old_targets = g->targets;
+	*old_n = g->n;
+	g->targets = copy;
+	g->n = n;
+	return SG_OK;
+}
+
+void sg__backends_restore(sg__backends *b, const char *name, char **old_targets, size_t old_n)
+{
+	sg__group *g = backends_group_mut(b, name);
+
+	if (g == NULL)
+		return;
+	sg__backends_free_targets(g->targets, g->n);
+	g->targets = old_targets;
+	g->n = old_n;
+}
+
+sg_err sg__backends_resolve(sg__backends *b, const char *name)
+{
+	sg__group *g = backends_group_mut(b, name);
+
+	return g != NULL ? backend_resolve_group(b, g, false) : SG_ENOENT;
 }
 
 void sg__backends_fini(sg__backends *b)
 {
+	sg__backend *next;
+
 	for (size_t i = 0; i < b->n_backends; i++) {
-		grpc_channel_destroy(b->backends[i].channel);
+		if (!atomic_load(&b->backends[i].closed))
+			grpc_channel_destroy(b->backends[i].channel);
 		free(b->backends[i].target);
 	}
 	free(b->backends);
+	for (sg__backend *be = b->added; be != NULL; be = next) {
+		next = be->next_added;
+		if (!atomic_load(&be->closed))
+			grpc_channel_destroy(be->channel);
+		free(be->target);
+		free(be);
+	}
 	for (size_t i = 0; i < b->n_groups; i++)
 		group_fini(&b->groups[i]);
 	free(b->groups);

@@ -3,9 +3,15 @@
  *
  * Groups are set before start (strings copied); sg__backends_connect then creates one channel
  * per distinct target, shared by every worker (gRPC channels are thread-safe) and by every group
- * naming that target. After connect the whole structure is read-only until fini, except the
- * atomics (a backend's latency, budget and counters; a shard's rotation), which any worker
- * updates.
+ * naming that target. After connect only the controlling thread changes the structure
+ * (sg__backends_retarget and sg__backends_resolve, on reload); workers never read the groups,
+ * only the backends their calls' routes point to, and their atomics (a backend's latency,
+ * budget and counters; a shard's rotation).
+ *
+ * Closing unused channels: a group's current targets and each route naming a backend hold a
+ * reference on it (sg__backend_ref); the last release destroys the channel, on whatever thread
+ * releases it (a worker whose call was the last on a retired route set). The sg__backend
+ * itself stays until fini, so that pointers to it (and its target string) never dangle.
  *
  * Replicas: one target of a group is one shard (one leg), and it may list several replicas
  * separated by '|': "ipv4:127.0.0.1:7001|ipv4:127.0.0.1:7002" is one shard served by two
@@ -18,6 +24,7 @@
 #define SG_BACKEND_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +46,9 @@ typedef struct sg__backend {
 	sg__latency latency;
 	sg__budget budget;
 	sg__hedge_stats hedge;
+	atomic_uint refs;               /* the groups and routes naming it (see above) */
+	atomic_bool closed;             /* its channel was destroyed when the last one let go */
+	struct sg__backend *next_added; /* made by a reload: the list of sg__backends.added */
 } sg__backend;
 
 /* One target of a group: a shard and its replicas. */
@@ -55,6 +65,7 @@ typedef struct sg__group {
 	sg__backend *
 	        *legs; /* after connect: legs[i] serves targets[i]; owned array, borrowed items */
 	sg__shard *shards; /* after connect: targets[i]'s replicas (legs[i] is the first); owned */
+	size_t n_shards;   /* shards' length: n, except between retarget and resolve */
 } sg__group;
 
 typedef struct sg__backends {
@@ -62,6 +73,7 @@ typedef struct sg__backends {
 	size_t n_groups;
 	sg__backend *backends; /* after connect; owned */
 	size_t n_backends;
+	sg__backend *added; /* made by reloads, newest first; owned, each freed at fini */
 } sg__backends;
 
 void sg__backends_init(sg__backends *b);
@@ -78,6 +90,24 @@ const sg__group *sg__backends_group(const sg__backends *b, const char *name);
 /* Creates the channels, one per distinct replica (plaintext; gRPC's own retries off: Scatter
  * decides about retrying; round_robin over a target's addresses). */
 sg_err sg__backends_connect(sg__backends *b);
+
+/* After connect (reload): replaces the targets of group `name` (copied, checked as
+ * sg__backends_set_group does), keeping the old list in *old_targets / *old_n: the caller
+ * restores it with sg__backends_restore if the new targets do not fit, or frees it with
+ * sg__backends_free_targets. Legs are resolved by sg__backends_resolve. SG_ENOENT for an
+ * unknown group. */
+sg_err sg__backends_retarget(sg__backends *b, const char *name, const char *const *targets,
+                             size_t n, char ***old_targets, size_t *old_n);
+void sg__backends_restore(sg__backends *b, const char *name, char **old_targets, size_t old_n);
+void sg__backends_free_targets(char **targets, size_t n);
+
+/* After sg__backends_retarget: the group's shards, each replica an existing channel to that
+ * target or a new one (connecting at once). */
+sg_err sg__backends_resolve(sg__backends *b, const char *name);
+
+/* A reference on be (any thread); the last release destroys the channel. */
+void sg__backend_ref(const sg__backend *be);
+void sg__backend_release(const sg__backend *be);
 
 /* Destroys the channels (no call may still use them) and frees everything. */
 void sg__backends_fini(sg__backends *b);

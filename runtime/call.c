@@ -26,6 +26,7 @@ typedef struct sg__call {
 	sg__op send_op;  /* the answer */
 	sg__worker *w;
 	const sg__fanout *f;
+	sg__routes *rs; /* the legs' routes, taken at accept: a reload does not move this call */
 	grpc_call *call;
 	grpc_byte_buffer *payload;
 	int cancelled;  /* written by RECV_CLOSE_ON_SERVER */
@@ -66,6 +67,7 @@ static void call_free(sg__call *c)
 	/* After the unref: trailers and messages were handed to gRPC as static slices into the
 	 * arena, and the answer batch has completed. */
 	sg__arena_fini(&c->arena);
+	sg__routes_release(c->rs);
 	c->w->live--;
 	free(c);
 }
@@ -443,7 +445,7 @@ static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
 	ctx->done = call_leg_done;
 	ctx->arg = c;
 	for (uint32_t i = 0; i < c->n_legs; i++) {
-		const sg__leg_route *route = &c->f->routes[i];
+		const sg__leg_route *route = &c->rs->r[i];
 		uint32_t ms = route->deadline_ms != 0 ? route->deadline_ms : m->deadline_ms;
 		int64_t deadline = sg__leg_deadline(now, ms, incoming_ns, m->margin_ms);
 		const char *why = "";
@@ -468,8 +470,8 @@ static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
 	 * (completions come from the queue), so "not in flight" means "did not start". */
 	for (uint32_t i = 0; i < c->n_legs; i++) {
 		if (!c->legs[i].in_flight) {
-			sg__log(SG_LOG_WARN, "leg %s %s: %s", c->f->routes[i].name,
-			        c->f->routes[i].backend->target, c->legs[i].message);
+			sg__log(SG_LOG_WARN, "leg %s %s: %s", c->rs->r[i].name,
+			        c->rs->r[i].backend->target, c->legs[i].message);
 			call_leg_done(&c->legs[i], c);
 		}
 	}
@@ -517,10 +519,12 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
                      grpc_byte_buffer *payload)
 {
 	int64_t now = sg__now_ns(), incoming, leg_deadline;
-	size_t n = f->n_routes;
+	sg__routes *rs = sg__fanout_acquire(f, &w->routing);
+	size_t n = rs->n;
 	sg__call *c = calloc(1, sizeof(*c) + n * sizeof(sg__leg));
 
 	if (c == NULL) {
+		sg__routes_release(rs);
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", f->m->path);
 		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
 		                             NULL);
@@ -533,6 +537,7 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 	c->send_op.complete = call_send_complete;
 	c->w = w;
 	c->f = f;
+	c->rs = rs;
 	c->call = call;
 	c->payload = payload;
 	c->n_legs = (uint32_t)n;

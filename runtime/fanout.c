@@ -126,55 +126,145 @@ static void fanout_tail(sg__leg_route *route, sg__shard *sh, const sg_resilience
 	}
 }
 
-sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b)
+/* The set's own copy of shard `from` (its rotation starts afresh), with a reference on each
+ * replica: the group's shards are replaced by a reload while this set may live on. */
+static void fanout_shard(sg__shard *to, const sg__shard *from)
+{
+	to->n = from->n;
+	atomic_init(&to->next, 0);
+	for (uint32_t i = 0; i < from->n; i++) {
+		to->replicas[i] = from->replicas[i];
+		sg__backend_ref(to->replicas[i]);
+	}
+}
+
+/* A new route set for f over b's groups as they are now, holding a reference on each
+ * backend it names. */
+sg_err sg__fanout_build(const sg__fanout *f, const sg__backends *b, sg__routes **out)
 {
 	const sg_method_desc *m = f->m;
-	const sg__group *g;
+	const sg__group *g = NULL;
+	size_t n, stride = 0;
+	sg__routes *rs;
 
 	if (m->n_legs > 0) {
-		if ((f->routes = calloc(m->n_legs, sizeof(*f->routes))) == NULL)
-			return SG_ENOMEM;
-		for (size_t i = 0; i < m->n_legs; i++) {
+		n = m->n_legs;
+	} else {
+		if ((g = sg__backends_group(b, m->group)) == NULL)
+			return SG_ECONFIG;
+		n = g->n;
+		/* Each name fits: the group's name, a slash, a size_t in decimal. */
+		stride = strlen(g->name) + 24;
+	}
+	if ((rs = calloc(1, sizeof(*rs) + n * sizeof(rs->r[0]))) == NULL)
+		return SG_ENOMEM;
+	atomic_init(&rs->refs, 1);
+	if ((rs->shards = calloc(n, sizeof(*rs->shards))) == NULL ||
+	    (g != NULL && (rs->names = malloc(n * stride)) == NULL)) {
+		sg__routes_release(rs);
+		return SG_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const sg__group *lg = g;
+
+		if (m->n_legs > 0) {
 			const sg_leg_desc *leg = &m->legs[i];
 
-			if ((g = sg__backends_group(b, leg->group)) == NULL || g->n != 1)
+			lg = sg__backends_group(b, leg->group);
+			if (lg == NULL || lg->n != 1) {
+				sg__routes_release(rs);
 				return SG_ECONFIG;
-			f->routes[i] = (sg__leg_route){
+			}
+			rs->r[i] = (sg__leg_route){
 			        .name = leg->name,
-			        .backend = g->legs[0],
 			        .method = grpc_slice_from_static_string(leg->path),
 			        .response = leg->response,
 			        .deadline_ms = leg->deadline_ms,
 			        .optional = leg->optional,
 			        .required = !leg->optional,
 			};
-			fanout_tail(&f->routes[i], &g->shards[0], &m->resilience);
-		}
-		f->n_routes = m->n_legs;
-		return SG_OK;
-	}
-	if ((g = sg__backends_group(b, m->group)) == NULL)
-		return SG_ECONFIG;
-	/* Each name fits: the group's name, a slash, a size_t in decimal. */
-	size_t stride = strlen(g->name) + 24;
-	f->routes = calloc(g->n, sizeof(*f->routes));
-	f->names = malloc(g->n * stride);
-	if (f->routes == NULL || f->names == NULL)
-		return SG_ENOMEM;
-	for (size_t i = 0; i < g->n; i++) {
-		char *name = f->names + i * stride;
+			fanout_shard(&rs->shards[i], &lg->shards[0]);
+		} else {
+			char *name = rs->names + i * stride;
 
-		snprintf(name, stride, "%s/%zu", g->name, i);
-		f->routes[i] = (sg__leg_route){
-		        .name = name,
-		        .backend = g->legs[i],
-		        .method = grpc_slice_from_static_string(m->backend_path),
-		        .response = m->response,
-		};
-		fanout_tail(&f->routes[i], &g->shards[i], &m->resilience);
+			snprintf(name, stride, "%s/%zu", g->name, i);
+			rs->r[i] = (sg__leg_route){
+			        .name = name,
+			        .method = grpc_slice_from_static_string(m->backend_path),
+			        .response = m->response,
+			};
+			fanout_shard(&rs->shards[i], &g->shards[i]);
+		}
+		rs->n = i + 1;
+		rs->r[i].backend = rs->shards[i].replicas[0];
+		fanout_tail(&rs->r[i], &rs->shards[i], &m->resilience);
 	}
-	f->n_routes = g->n;
+	*out = rs;
 	return SG_OK;
+}
+
+sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b)
+{
+	sg__routes *rs;
+	sg_err rv;
+
+	if ((rv = sg__fanout_build(f, b, &rs)) != SG_OK)
+		return rv;
+	atomic_store(&f->routes, rs);
+	return SG_OK;
+}
+
+bool sg__fanout_uses(const sg__fanout *f, const char *name)
+{
+	if (f->m->n_legs == 0)
+		return strcmp(f->m->group, name) == 0;
+	for (size_t i = 0; i < f->m->n_legs; i++) {
+		if (strcmp(f->m->legs[i].group, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+sg_err sg__fanout_reroute(sg__fanout *f, const sg__backends *b, sg__routes **old)
+{
+	sg__routes *rs;
+	sg_err rv;
+
+	if ((rv = sg__fanout_build(f, b, &rs)) != SG_OK)
+		return rv;
+	/* seq_cst, paired with the guard in sg__fanout_acquire: see sg_server_reload_group. */
+	*old = atomic_exchange(&f->routes, rs);
+	return SG_OK;
+}
+
+sg__routes *sg__fanout_acquire(const sg__fanout *f, atomic_int *guard)
+{
+	sg__fanout *mf = (sg__fanout *)f; /* the route pointer is the one mutable field */
+	sg__routes *rs;
+
+	atomic_store(guard, 1);
+	rs = atomic_load(&mf->routes);
+	atomic_fetch_add_explicit(&rs->refs, 1, memory_order_relaxed);
+	atomic_store(guard, 0);
+	return rs;
+}
+
+void sg__routes_release(sg__routes *rs)
+{
+	if (rs == NULL || atomic_fetch_sub_explicit(&rs->refs, 1, memory_order_acq_rel) > 1)
+		return;
+	for (size_t i = 0; i < rs->n; i++) {
+		for (uint32_t j = 0; j < rs->shards[i].n; j++)
+			sg__backend_release(rs->shards[i].replicas[j]);
+	}
+	free(rs->shards);
+	free(rs->names);
+	free(rs);
+}
+
+void sg__fanout_unroute(sg__fanout *f)
+{
+	sg__routes_release(atomic_exchange(&f->routes, NULL));
 }
 
 void sg__fanout_fini(sg__fanout *f)
@@ -184,11 +274,7 @@ void sg__fanout_fini(sg__fanout *f)
 			sg__request_map_fini(&f->maps[i]);
 	}
 	free(f->maps);
-	free(f->routes);
-	free(f->names);
+	sg__fanout_unroute(f);
 	sg__merge_plan_fini(&f->plan);
 	f->maps = NULL;
-	f->routes = NULL;
-	f->names = NULL;
-	f->n_routes = 0;
 }

@@ -7,11 +7,16 @@
  *                            (group_size, one target per heterogeneous leg, what the gather
  *                            needs); then sg__fanout_route once the channels exist
  *
- * Afterwards it is read-only, shared by every worker.
+ * Afterwards it is read-only, shared by every worker, except its route set: a reload
+ * (sg__fanout_reroute) publishes a new one for the calls that start from then on, while calls in
+ * flight keep the one they took (sg__fanout_acquire). A route set is freed by whoever releases
+ * its last reference: the fanout's own (until replaced) or a call's.
  */
 #ifndef SG_FANOUT_H
 #define SG_FANOUT_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "backend.h"
@@ -22,17 +27,24 @@
 #include "request_map.h"
 #include "scatter/method.h"
 
+/* The legs of a method at one moment: immutable once published. */
+typedef struct sg__routes {
+	atomic_uint refs; /* the fanout's while current, plus one per call using it */
+	size_t n;
+	char *names;       /* homogeneous legs' names ("<group>/<i>"); owned */
+	sg__shard *shards; /* r[i].shard: the set's own copies (a reload replaces the group's) */
+	sg__leg_route r[];
+} sg__routes;
+
 typedef struct sg__fanout {
 	const sg_method_desc *m; /* borrowed (generated tables are static) */
 	sg__merge_plan plan;
 	const sg__gather_ops *gather;
 	sg__gather_plan gather_plan;
-	sg__request_map *maps; /* heterogeneous: one per leg; owned */
-	sg__leg_route *routes; /* after sg__fanout_route: one per leg; owned */
-	char *names;           /* homogeneous legs' names ("<group>/<i>"); owned */
-	size_t n_routes;
-	void *registered;            /* grpc_server_register_method's handle */
-	sg__method_metrics *metrics; /* set at start by the server; NULL: not counted */
+	sg__request_map *maps;        /* heterogeneous: one per leg; owned */
+	_Atomic(sg__routes *) routes; /* after sg__fanout_route: the current set; owned ref */
+	void *registered;             /* grpc_server_register_method's handle */
+	sg__method_metrics *metrics;  /* set at start by the server; NULL: not counted */
 } sg__fanout;
 
 /* Checks m (borrowed) and resolves its plans into f (zeroed storage). SG_ECONFIG with why;
@@ -45,6 +57,24 @@ sg_err sg__fanout_check(const sg__fanout *f, const sg__backends *b, char *why, s
 
 /* Builds the routes, one per leg, once b is connected (after a successful sg__fanout_check). */
 sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b);
+
+/* Whether f's legs go to group `name`. */
+bool sg__fanout_uses(const sg__fanout *f, const char *name);
+
+/* Reload: builds f's routes from b's groups as they are now and swaps them in; the previous set
+ * goes to *old, for the caller to sg__routes_release once no worker can still be taking it
+ * (see sg_server_reload_group). */
+sg_err sg__fanout_reroute(sg__fanout *f, const sg__backends *b, sg__routes **old);
+
+/* A call's reference on the current route set. `guard` is the calling worker's flag that tells
+ * a reload "a worker is between reading the pointer and counting its reference". */
+sg__routes *sg__fanout_acquire(const sg__fanout *f, atomic_int *guard);
+
+/* Any thread; the last release frees the set and lets go of its backends. NULL: no-op. */
+void sg__routes_release(sg__routes *rs);
+
+/* Drops f's own route set (before the backends go). Idempotent. */
+void sg__fanout_unroute(sg__fanout *f);
 
 void sg__fanout_fini(sg__fanout *f);
 

@@ -26,6 +26,7 @@
 sg_err sg__worker_init(sg__worker *w, size_t index, grpc_server *server, sg__stats *stats)
 {
 	memset(w, 0, sizeof(*w));
+	atomic_init(&w->routing, 0);
 	w->index = index;
 	w->server = server;
 	w->stats = stats;

@@ -11,6 +11,7 @@
 #define SG_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,6 +29,9 @@ typedef struct sg__worker {
 	grpc_server *server;       /* borrowed: where accept slots re-arm */
 	sg__stats *stats;          /* borrowed: the server's counters */
 	sg__timer_heap timers;     /* this thread only */
+	/* 1 while the worker takes a reference on a method's route set (sg__fanout_acquire): a
+	 * reload waits for it to be 0 before releasing the set it replaced. */
+	atomic_int routing;
 	/* Calls alive on this worker (this thread only): must be 0 when the queue has drained. */
 	size_t live;
 	struct sg__accept *slots; /* owned by accept.c: outstanding requested calls */
