@@ -79,6 +79,13 @@ static grpc_call_error slot_arm(sg__accept *s)
 	case SG_ACCEPT_UNKNOWN:
 		return grpc_server_request_call(w->server, &s->call, &s->details, &s->md, w->cq,
 		                                w->cq, &s->op);
+	case SG_ACCEPT_HEALTH_CHECK:
+	case SG_ACCEPT_HEALTH_WATCH:
+		return grpc_server_request_registered_call(
+		        w->server,
+		        s->kind == SG_ACCEPT_HEALTH_CHECK ? s->health->check_registered
+		                                          : s->health->watch_registered,
+		        &s->call, &s->deadline, &s->md, &s->payload, w->cq, w->cq, &s->op);
 	}
 	return GRPC_CALL_ERROR;
 }
@@ -122,13 +129,23 @@ static void slot_complete(sg__op *op, bool ok)
 	case SG_ACCEPT_UNKNOWN:
 		unknown_answer(call, &details, &md);
 		break;
+	case SG_ACCEPT_HEALTH_CHECK:
+	case SG_ACCEPT_HEALTH_WATCH:
+		grpc_metadata_array_destroy(&md);
+		grpc_call_details_destroy(&details);
+		if (s->kind == SG_ACCEPT_HEALTH_CHECK)
+			sg__health_check(s->w, s->health, call, payload);
+		else
+			sg__health_watch(s->w, s->health, call, payload);
+		break;
 	}
 }
 
 sg_err sg__accept_start(sg__worker *w, sg__fanout *const *fanouts, size_t n_fanouts,
-                        sg__leaf_method *const *leaves, size_t n_leaves)
+                        sg__leaf_method *const *leaves, size_t n_leaves, const sg__health *health)
 {
-	size_t n = (n_fanouts + n_leaves) * SG_ACCEPT_DEPTH + 1, k = 0;
+	/* Health: one slot each per worker; probes are rare and a slot re-arms at once. */
+	size_t n = (n_fanouts + n_leaves) * SG_ACCEPT_DEPTH + 1 + (health != NULL ? 2 : 0), k = 0;
 	sg__accept *slots = calloc(n, sizeof(*slots));
 
 	if (slots == NULL)
@@ -146,6 +163,12 @@ sg_err sg__accept_start(sg__worker *w, sg__fanout *const *fanouts, size_t n_fano
 		}
 	}
 	slots[k++].kind = SG_ACCEPT_UNKNOWN;
+	if (health != NULL) {
+		slots[k].kind = SG_ACCEPT_HEALTH_CHECK;
+		slots[k++].health = health;
+		slots[k].kind = SG_ACCEPT_HEALTH_WATCH;
+		slots[k++].health = health;
+	}
 	for (size_t i = 0; i < n; i++) {
 		slots[i].op.complete = slot_complete;
 		slots[i].w = w;

@@ -14,6 +14,7 @@
 #include <grpc/grpc.h>
 
 #include "call.h"
+#include "health.h"
 #include "leaf_call.h"
 #include "op.h"
 #include "scatter/error.h"
@@ -27,6 +28,8 @@ typedef enum sg__accept_kind {
 	SG_ACCEPT_FANOUT,
 	SG_ACCEPT_LEAF,
 	SG_ACCEPT_UNKNOWN,
+	SG_ACCEPT_HEALTH_CHECK,
+	SG_ACCEPT_HEALTH_WATCH,
 } sg__accept_kind;
 
 typedef struct sg__accept {
@@ -35,6 +38,7 @@ typedef struct sg__accept {
 	sg__accept_kind kind;
 	const sg__fanout *fanout;    /* SG_ACCEPT_FANOUT */
 	const sg__leaf_method *leaf; /* SG_ACCEPT_LEAF */
+	const sg__health *health;    /* SG_ACCEPT_HEALTH_* */
 	/* Filled by the server when a call arrives. */
 	grpc_call *call;
 	gpr_timespec deadline;
@@ -43,10 +47,10 @@ typedef struct sg__accept {
 	grpc_call_details details; /* SG_ACCEPT_UNKNOWN */
 } sg__accept;
 
-/* Allocates w's slots for every method (borrowed for the server's life) and arms them. Call
- * after grpc_server_start. */
+/* Allocates w's slots for every method (borrowed for the server's life) and for health's Check
+ * and Watch (health may be NULL: not served), and arms them. Call after grpc_server_start. */
 sg_err sg__accept_start(sg__worker *w, sg__fanout *const *fanouts, size_t n_fanouts,
-                        sg__leaf_method *const *leaves, size_t n_leaves);
+                        sg__leaf_method *const *leaves, size_t n_leaves, const sg__health *health);
 
 /* Frees w's slots; only once w's queue has drained (every slot's request has completed). */
 void sg__accept_fini(sg__worker *w);
