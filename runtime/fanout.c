@@ -225,16 +225,10 @@ bool sg__fanout_uses(const sg__fanout *f, const char *name)
 	return false;
 }
 
-sg_err sg__fanout_reroute(sg__fanout *f, const sg__backends *b, sg__routes **old)
+sg__routes *sg__fanout_publish(sg__fanout *f, sg__routes *rs)
 {
-	sg__routes *rs;
-	sg_err rv;
-
-	if ((rv = sg__fanout_build(f, b, &rs)) != SG_OK)
-		return rv;
 	/* seq_cst, paired with the guard in sg__fanout_acquire: see sg_server_reload_group. */
-	*old = atomic_exchange(&f->routes, rs);
-	return SG_OK;
+	return atomic_exchange(&f->routes, rs);
 }
 
 sg__routes *sg__fanout_acquire(const sg__fanout *f, atomic_int *guard)

@@ -8,7 +8,7 @@
  *                            needs); then sg__fanout_route once the channels exist
  *
  * Afterwards it is read-only, shared by every worker, except its route set: a reload
- * (sg__fanout_reroute) publishes a new one for the calls that start from then on, while calls in
+ * (sg__fanout_build, sg__fanout_publish) makes a new one for the calls that start from then on, while calls in
  * flight keep the one they took (sg__fanout_acquire). A route set is freed by whoever releases
  * its last reference: the fanout's own (until replaced) or a call's.
  */
@@ -61,10 +61,12 @@ sg_err sg__fanout_route(sg__fanout *f, const sg__backends *b);
 /* Whether f's legs go to group `name`. */
 bool sg__fanout_uses(const sg__fanout *f, const char *name);
 
-/* Reload: builds f's routes from b's groups as they are now and swaps them in; the previous set
- * goes to *old, for the caller to sg__routes_release once no worker can still be taking it
+/* Reload, in two steps so that the server can wire the new routes (metrics) in between:
+ * builds f's routes from b's groups as they are now, then swaps them in and returns the
+ * previous set, for the caller to sg__routes_release once no worker can still be taking it
  * (see sg_server_reload_group). */
-sg_err sg__fanout_reroute(sg__fanout *f, const sg__backends *b, sg__routes **old);
+sg_err sg__fanout_build(const sg__fanout *f, const sg__backends *b, sg__routes **out);
+sg__routes *sg__fanout_publish(sg__fanout *f, sg__routes *rs);
 
 /* A call's reference on the current route set. `guard` is the calling worker's flag that tells
  * a reload "a worker is between reading the pointer and counting its reference". */

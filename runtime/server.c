@@ -6,6 +6,7 @@
  */
 #include "scatter/server.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -19,7 +20,9 @@
 #include "admin.h"
 #include "backend.h"
 #include "call.h"
+#include "config.h"
 #include "deadline.h"
+#include "health.h"
 #include "leaf_call.h"
 #include "log.h"
 #include "metrics.h"
@@ -57,6 +60,7 @@ struct sg_server {
 	sg__metrics metrics; /* per method and backend; read by the admin port */
 	char *admin_listen;  /* NULL: no admin port */
 	sg__admin *admin;    /* while started */
+	sg__health health;   /* grpc.health.v1 on the same port */
 };
 
 /* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
@@ -101,6 +105,7 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
 	s->state = SERVER_NEW;
 	sg__backends_init(&s->backends);
 	sg__metrics_init(&s->metrics);
+	sg__health_init(&s->health);
 	/* First, so that no user method can take its path. */
 	if (sg__stats_service_add(s) != SG_OK) {
 		sg_server_free(s);
@@ -231,17 +236,22 @@ static sg_err server_check_groups(sg_server *s)
 
 /* Each method's and each route's metrics record; a record that cannot be made only means
  * that the method or route is not counted. */
+/* The (group, target) metrics records of rs's routes, before rs is published. */
+static void server_wire_routes(sg_server *s, const sg__fanout *f, sg__routes *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		const char *group = f->m->n_legs > 0 ? f->m->legs[i].group : f->m->group;
+
+		rs->r[i].metrics = sg__metrics_target(&s->metrics, group, rs->r[i].backend->target);
+	}
+}
+
 static void server_wire_metrics(sg_server *s, sg__fanout *f)
 {
 	const char *path = f->m->path[0] == '/' ? f->m->path + 1 : f->m->path;
 
 	f->metrics = sg__metrics_method(&s->metrics, path);
-	for (size_t i = 0; i < f->n_routes; i++) {
-		const char *group = f->m->n_legs > 0 ? f->m->legs[i].group : f->m->group;
-
-		f->routes[i].metrics =
-		        sg__metrics_target(&s->metrics, group, f->routes[i].backend->target);
-	}
+	server_wire_routes(s, f, atomic_load(&f->routes));
 }
 
 /* Once the channels exist: every method's legs, one route each. */
@@ -259,6 +269,19 @@ static sg_err server_route(sg_server *s)
 
 static sg_err server_register_methods(sg_server *s)
 {
+	sg_err rv;
+
+	/* Health knows every service served, by name: Check("search.Search") is SERVING. */
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if ((rv = sg__health_add_path(&s->health, s->fanouts[i]->m->path)) != SG_OK)
+			return rv;
+	}
+	for (size_t i = 0; i < s->n_leaves; i++) {
+		if ((rv = sg__health_add_path(&s->health, s->leaves[i]->d->path)) != SG_OK)
+			return rv;
+	}
+	if ((rv = sg__health_register(&s->health, s->server)) != SG_OK)
+		return rv;
 	for (size_t i = 0; i < s->n_fanouts; i++) {
 		sg__fanout *f = s->fanouts[i];
 
@@ -312,6 +335,9 @@ static void server_unwind(sg_server *s)
 		grpc_completion_queue_destroy(s->notify_cq);
 	}
 	s->notify_cq = NULL;
+	/* Routes hold references on the backends: they go first. */
+	for (size_t i = 0; i < s->n_fanouts; i++)
+		sg__fanout_unroute(s->fanouts[i]);
 	sg__backends_fini(&s->backends);
 	s->state = SERVER_STOPPED;
 }
@@ -352,6 +378,111 @@ static sg_err server_create(sg_server *s)
 	return SG_OK;
 }
 
+/* Whether target is in list[n]. */
+static bool server_has_target(char *const *list, size_t n, const char *target)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(list[i], target) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Waits until no worker is between reading a route set pointer and counting its reference
+ * (sg__fanout_acquire): afterwards every worker reads the new pointers, and every reference
+ * taken on an old set is counted. The window is a few instructions: this spins, bounded. */
+static void server_quiesce(sg_server *s)
+{
+	int64_t give_up = sg__now_ns() + INT64_C(1000000000);
+
+	for (size_t i = 0; i < s->n_running; i++) {
+		while (atomic_load(&s->workers[i].routing) != 0) {
+			if (sg__now_ns() > give_up) {
+				sg__log(SG_LOG_ERROR, "worker %zu: stuck taking a route set", i);
+				break;
+			}
+			sched_yield();
+		}
+	}
+}
+
+/* Publishes group's new routes to every method calling it (targets already resolved). */
+static sg_err server_reroute(sg_server *s, const char *group)
+{
+	sg__routes **old = calloc(s->n_fanouts > 0 ? s->n_fanouts : 1, sizeof(*old));
+	sg_err rv = SG_OK;
+
+	if (old == NULL)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < s->n_fanouts && rv == SG_OK; i++) {
+		sg__routes *rs;
+
+		if (!sg__fanout_uses(s->fanouts[i], group))
+			continue;
+		if ((rv = sg__fanout_build(s->fanouts[i], &s->backends, &rs)) != SG_OK)
+			break;
+		server_wire_routes(s, s->fanouts[i], rs);
+		old[i] = sg__fanout_publish(s->fanouts[i], rs);
+	}
+	server_quiesce(s);
+	/* Calls in flight keep their references: the old sets (and channels no new set names)
+	 * go when the last of those calls ends. */
+	for (size_t i = 0; i < s->n_fanouts; i++)
+		sg__routes_release(old[i]);
+	free(old);
+	return rv;
+}
+
+sg_err sg_server_reload_group(sg_server *s, const char *group, const char *const *targets,
+                              size_t n_targets)
+{
+	char why[256] = "";
+	char **old = NULL;
+	size_t old_n = 0, added = 0, removed = 0;
+	const sg__group *g;
+	sg_err rv;
+
+	if (s == NULL || group == NULL || targets == NULL || n_targets == 0)
+		return SG_EINVAL;
+	if (s->state == SERVER_STOPPED)
+		return SG_ESTATE;
+	if ((rv = sg__backends_retarget(&s->backends, group, targets, n_targets, &old, &old_n)) !=
+	    SG_OK)
+		return rv;
+	if (s->state == SERVER_NEW) {
+		/* Nothing is routed yet: start resolves the new targets. */
+		sg__backends_free_targets(old, old_n);
+		return SG_OK;
+	}
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if (sg__fanout_uses(s->fanouts[i], group) &&
+		    (rv = sg__fanout_check(s->fanouts[i], &s->backends, why, sizeof(why))) !=
+		            SG_OK) {
+			sg__log_kv(SG_LOG_ERROR, "group not reloaded", "group=%s reason=\"%s\"",
+			           group, why);
+			sg__backends_restore(&s->backends, group, old, old_n);
+			return rv;
+		}
+	}
+	if ((rv = sg__backends_resolve(&s->backends, group)) != SG_OK) {
+		sg__log_kv(SG_LOG_ERROR, "group not reloaded", "group=%s reason=\"%s\"", group,
+		           sg_strerror(rv));
+		sg__backends_restore(&s->backends, group, old, old_n);
+		return rv;
+	}
+	rv = server_reroute(s, group);
+	g = sg__backends_group(&s->backends, group);
+	for (size_t i = 0; i < g->n; i++)
+		added += !server_has_target(old, old_n, g->targets[i]);
+	for (size_t i = 0; i < old_n; i++)
+		removed += !server_has_target(g->targets, g->n, old[i]);
+	sg__backends_free_targets(old, old_n);
+	sg__log_kv(rv == SG_OK ? SG_LOG_INFO : SG_LOG_ERROR, "group reloaded",
+	           "group=%s targets=%zu added=%zu removed=%zu%s", group, g->n, added, removed,
+	           rv == SG_OK ? "" : " error=out_of_memory");
+	return rv;
+}
+
 sg_err sg_server_start(sg_server *s)
 {
 	sg_err rv;
@@ -380,7 +511,7 @@ sg_err sg_server_start(sg_server *s)
 	}
 	for (size_t i = 0; i < s->n_running && rv == SG_OK; i++)
 		rv = sg__accept_start(&s->workers[i], s->fanouts, s->n_fanouts, s->leaves,
-		                      s->n_leaves);
+		                      s->n_leaves, &s->health);
 	if (rv != SG_OK) {
 		sg__log(SG_LOG_ERROR, "cannot start the workers: %s", sg_strerror(rv));
 		sg_server_shutdown(s, 0);
@@ -391,6 +522,36 @@ sg_err sg_server_start(sg_server *s)
 	        "serving on port %d with %zu workers, %zu fan-out and %zu leaf methods", s->port,
 	        s->n_workers, s->n_fanouts, s->n_leaves - 1);
 	return SG_OK;
+}
+
+bool sg__server_group_used(const sg_server *s, const char *group)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		if (sg__fanout_uses(s->fanouts[i], group))
+			return true;
+	}
+	return false;
+}
+
+sg_err sg__server_group_resilience(const sg_server *s, const char *group, sg_resilience_desc *out,
+                                   const char **method)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		const sg_method_desc *m = s->fanouts[i]->m;
+
+		if (!sg__fanout_uses(s->fanouts[i], group))
+			continue;
+		*out = m->resilience;
+		*method = m->path[0] == '/' ? m->path + 1 : m->path;
+		return SG_OK;
+	}
+	return SG_ENOENT;
+}
+
+void sg_server_set_serving(sg_server *s, bool serving)
+{
+	if (s != NULL)
+		sg__health_set(&s->health, serving);
 }
 
 int sg_server_port(const sg_server *s)
@@ -452,7 +613,10 @@ void sg_server_shutdown(sg_server *s, uint32_t grace_ms)
 		s->state = SERVER_STOPPED;
 		return;
 	}
-	/* Stop accepting; calls in flight may finish within the grace period. */
+	/* Health says NOT_SERVING and its Watch streams end; then stop accepting: calls in flight
+	 * may finish within the grace period. */
+	sg__health_stop(&s->health);
+	sg__log_kv(SG_LOG_INFO, "draining", "grace_ms=%u", grace_ms);
 	grpc_server_shutdown_and_notify(s->server, s->notify_cq, &s->notify_op);
 	if (!server_wait_notify(s, sg__now_ns() + (int64_t)grace_ms * INT64_C(1000000))) {
 		sg__log(SG_LOG_INFO, "grace period of %u ms over: cancelling the calls in flight",
@@ -489,6 +653,7 @@ void sg_server_free(sg_server *s)
 	sg__metrics_fini(&s->metrics);
 	free(s->admin_listen);
 	free(s->listen);
+	sg__health_fini(&s->health);
 	free(s);
 	grpc_shutdown();
 }

@@ -124,9 +124,19 @@ sg_err sg_server_set_admin(sg_server *s, const char *listen);
 int sg_server_admin_port(const sg_server *s);
 
 /* After start too (SIGHUP): replaces the targets of `group` for calls that start from now on;
- * calls in flight finish on the old ones. Strings copied. */
+ * calls in flight finish on the old ones, and a channel no target names any more is closed when
+ * its last call ends. Strings copied. The methods calling the group must fit the new targets
+ * (group_size, one target per heterogeneous leg, what the gather needs): SG_ECONFIG (logged)
+ * otherwise, and the old targets stay. SG_ENOENT for a group never set. Blocks the caller for
+ * at most microseconds (workers are not stopped). */
 sg_err sg_server_reload_group(sg_server *s, const char *group, const char *const *targets,
                               size_t n_targets);
+
+/* What grpc.health.v1.Health (served on the same port as the methods: Check and Watch) says:
+ * SERVING (the default) or NOT_SERVING, for the server and every service it serves. Any time;
+ * sg_server_shutdown sets NOT_SERVING itself and ends the Watch streams. Use it to leave a
+ * load balancer's rotation before draining (sg_main_run's drain.lame_duck_ms). */
+void sg_server_set_serving(sg_server *s, bool serving);
 
 /* Binds, starts the workers and begins serving. SG_EBIND if the address cannot be bound,
  * SG_ECONFIG if a fan-out method's group has no targets. */
@@ -139,7 +149,9 @@ int sg_server_port(const sg_server *s);
  * then returns so that the caller can shut down. */
 void sg_server_wait_signal(sg_server *s);
 
-/* Stops accepting, cancels calls still in flight after grace_ms, and joins the workers.
+/* Drains: health turns NOT_SERVING (Watch streams say so and end), the server stops accepting
+ * (new connections are refused, new calls on open ones fail UNAVAILABLE), calls in flight
+ * finish on their own within grace_ms, and the rest are cancelled then. Joins the workers.
  * Idempotent. */
 void sg_server_shutdown(sg_server *s, uint32_t grace_ms);
 
