@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "merge_test.pb-c.h"
 #include "scatter/config.h"
 
 static char err[1024];
@@ -324,6 +325,52 @@ static void test_apply_unknown_group(void **state)
 	sg_config_free(c);
 }
 
+/* A method whose .proto does not say idempotent: hedging or retrying its legs is refused, with
+ * the line of the key and the method's name. */
+static const sg_method_desc plain = {
+        .path = "/mt.Svc/Get",
+        .request = &mt__req__descriptor,
+        .response = &mt__resp__descriptor,
+        .group = "shards",
+        .backend_path = "/mt.Leaf/Get",
+        .deadline_ms = 100,
+        .gather = {.kind = SG_GATHER_ALL},
+        .merge = {.kind = SG_MERGE_NONE},
+        .partial = {.allow = true},
+        .resilience = {.idempotent = false},
+};
+
+static void test_apply_not_idempotent(void **state)
+{
+	sg_config *c = parse("threads: 1\n"
+	                     "groups:\n"
+	                     "  shards:\n"
+	                     "    targets: [ipv4:127.0.0.1:1]\n"
+	                     "    resilience:\n"
+	                     "      breaker: {open_ms: 50}\n"
+	                     "      hedge: {delay_ms: 5}\n");
+	sg_server *s = NULL;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(sg_server_alloc(&(sg_server_opts){.threads = 1}, &s), SG_OK);
+	assert_int_equal(sg_server_add_fanout(s, &plain), SG_OK);
+	assert_int_equal(sg_config_apply(c, s, err, sizeof(err)), SG_ECONFIG);
+	assert_string_equal(err,
+	                    "t.yaml:7: groups.shards.resilience.hedge: mt.Svc/Get is not "
+	                    "idempotent (its .proto must say resilience { idempotent: true })");
+	sg_server_free(s);
+	sg_config_free(c);
+
+	/* Without resilience keys the group is applied as it is. */
+	assert_non_null(c = parse("groups:\n  shards:\n    targets: [ipv4:127.0.0.1:1]\n"));
+	assert_int_equal(sg_server_alloc(&(sg_server_opts){.threads = 1}, &s), SG_OK);
+	assert_int_equal(sg_server_add_fanout(s, &plain), SG_OK);
+	assert_int_equal(sg_config_apply(c, s, err, sizeof(err)), SG_OK);
+	sg_server_free(s);
+	sg_config_free(c);
+}
+
 static void test_log_level(void **state)
 {
 	(void)state;
@@ -347,6 +394,7 @@ int main(void)
 	        cmocka_unit_test(test_examples),
 	        cmocka_unit_test(test_overrides),
 	        cmocka_unit_test(test_apply_unknown_group),
+	        cmocka_unit_test(test_apply_not_idempotent),
 	        cmocka_unit_test(test_log_level),
 	};
 
