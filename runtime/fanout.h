@@ -8,9 +8,9 @@
  *                            needs); then sg__fanout_route once the channels exist
  *
  * Afterwards it is read-only, shared by every worker, except its route set: a reload
- * (sg__fanout_build, sg__fanout_publish) makes a new one for the calls that start from then on, while calls in
- * flight keep the one they took (sg__fanout_acquire). A route set is freed by whoever releases
- * its last reference: the fanout's own (until replaced) or a call's.
+ * (sg__fanout_build, sg__fanout_publish) makes a new one for the calls that start from then on,
+ * while calls in flight keep the one they took (sg__fanout_acquire). A route set is freed by
+ * whoever releases its last reference: the fanout's own (until replaced) or a call's.
  */
 #ifndef SG_FANOUT_H
 #define SG_FANOUT_H

@@ -161,14 +161,13 @@ fail:
 	return NULL;
 }
 
-/* The readiness line tests and supervisors wait for: host as configured, the real port. */
-static void main_print_listening(const char *listen, int port)
+/* `<what> HOST:PORT`: host as configured, the real port. */
+static void main_print_addr(const char *what, const char *addr, int port)
 {
-	const char *colon = strrchr(listen, ':');
+	const char *colon = strrchr(addr, ':');
 
-	printf("listening on %.*s:%d\n",
-	       colon != NULL ? (int)(colon - listen) : (int)strlen(listen), listen, port);
-	fflush(stdout);
+	printf("%s %.*s:%d\n", what, colon != NULL ? (int)(colon - addr) : (int)strlen(addr), addr,
+	       port);
 }
 
 /* SIGHUP: the file again, the same environment and flags over it, what changed applied. The
@@ -275,7 +274,11 @@ int sg_main_run(int argc, char **argv, const sg_main_opts *o)
 		fprintf(stderr, "%s: %s\n", o->name, err);
 		goto out;
 	}
-	main_print_listening(sg_config_listen(c), sg_server_port(s));
+	/* The admin port first: whoever waits for the readiness line has read it by then. */
+	if (sg_config_admin(c) != NULL)
+		main_print_addr("admin on", sg_config_admin(c), sg_server_admin_port(s));
+	main_print_addr("listening on", sg_config_listen(c), sg_server_port(s));
+	fflush(stdout);
 	for (;;) {
 		sig = main_wait(&set, -1);
 		if (sig == SIGHUP) {

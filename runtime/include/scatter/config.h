@@ -113,7 +113,8 @@ typedef struct sg_main_opts {
 /* Parses the standard flags (--config F, --listen A, --admin A, --threads N, --max-calls N,
  * --log-level L, --grace-ms N, --help) and opts' group flags over the config file
  * ($SCATTER_CONFIG when --config is absent) and the SCATTER_* environment; allocates the
- * server, registers, applies, starts, prints `listening on HOST:PORT`, then serves until a
+ * server, registers, applies, starts, prints `admin on HOST:PORT` (with an admin port) and
+ * `listening on HOST:PORT` (the readiness line), then serves until a
  * signal: SIGHUP reloads the file (targets and log level), SIGTERM or SIGINT drains (health
  * NOT_SERVING, then lame_duck_ms still serving, then stop accepting and let calls in flight
  * finish within grace_ms) and returns 0. Returns 2 for a usage or config error (reported on
