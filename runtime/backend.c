@@ -115,9 +115,8 @@ static bool backend_tryref(sg__backend *be)
 	unsigned r = atomic_load_explicit(&be->refs, memory_order_relaxed);
 
 	while (r != 0) {
-		if (atomic_compare_exchange_weak_explicit(&be->refs, &r, r + 1,
-		                                          memory_order_relaxed,
-		                                          memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+		            &be->refs, &r, r + 1, memory_order_relaxed, memory_order_relaxed))
 			return true;
 	}
 	return false;
@@ -265,7 +264,8 @@ static sg_err backend_resolve_group(sg__backends *b, sg__group *g, bool in_array
 	if (legs == NULL || shards == NULL)
 		rv = SG_ENOMEM;
 	for (; j < g->n && rv == SG_OK; j++) {
-		rv = backend_add_shard(b, g->targets[j], creds, &backend_args, in_array, &shards[j]);
+		rv = backend_add_shard(b, g->targets[j], creds, &backend_args, in_array,
+		                       &shards[j]);
 		legs[j] = shards[j].replicas[0];
 	}
 	grpc_channel_credentials_release(creds);
