@@ -32,6 +32,7 @@
 
 #include "budget.h"
 #include "hedge.h"
+#include "metrics.h"
 #include "scatter/error.h"
 
 /* Replicas one shard may list ("a|b|..."). */
@@ -49,6 +50,7 @@ typedef struct sg__backend {
 	atomic_uint refs;               /* the groups and routes naming it (see above) */
 	atomic_bool closed;             /* its channel was destroyed when the last one let go */
 	struct sg__backend *next_added; /* made by a reload: the list of sg__backends.added */
+	sg__target_metrics *metrics;    /* its counters (metrics.h), set when routed; NULL: none */
 } sg__backend;
 
 /* One target of a group: a shard and its replicas. */

@@ -68,7 +68,7 @@ void sg__leg_refuse(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 	leg_init(leg, ctx, index, route);
 	leg->status = status;
 	leg->message = message != NULL ? message : "";
-	sg__metrics_leg_refused(route->metrics, status);
+	sg__metrics_leg_refused(route->backend->metrics, status);
 }
 
 /* Counts a hedge or retry event for the server and for the backend. */
@@ -162,6 +162,7 @@ static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool 
 	}
 	a->in_flight = true;
 	leg->n_attempts++;
+	sg__metrics_attempt_start(be->metrics);
 	return SG_OK;
 }
 
@@ -325,7 +326,7 @@ static void leg_maybe_end(sg__leg *leg)
 		        leg->route->name, leg->backend->target, sg_status_name(leg->status),
 		        (long long)leg->latency_us, leg->n_attempts,
 		        leg->hedged ? " hedge won" : "");
-	sg__metrics_leg_end(leg->route->metrics, leg->status, leg->latency_us);
+	sg__metrics_leg_end(leg->backend->metrics, leg->status, leg->latency_us);
 	/* done may free the leg: the answer bytes are released from a local. */
 	answer = leg->answer;
 	leg->answer = NULL;
@@ -345,6 +346,7 @@ static void attempt_complete(sg__op *op, bool ok)
 		a->status = GRPC_STATUS_INTERNAL;
 	}
 	a->in_flight = false;
+	sg__metrics_attempt_end(a->backend->metrics);
 	attempt_account(leg, a, sg__now_ns());
 	if (!leg->decided)
 		leg_consider(leg, a);
@@ -438,11 +440,10 @@ sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
 	if ((rv = attempt_start(leg, &leg->att[0], be, false, false)) != SG_OK) {
 		grpc_byte_buffer_destroy(leg->request);
 		leg->request = NULL;
-		sg__metrics_leg_refused(route->metrics, leg->status);
+		sg__metrics_leg_refused(leg->backend->metrics, leg->status);
 		return rv;
 	}
 	leg->in_flight = true;
-	sg__metrics_leg_start(route->metrics);
 	if (t->hedge) {
 		delay = sg__hedge_delay_ns(&t->h, &be->latency, leg->started_ns,
 		                           leg->deadline_ns - leg->started_ns);

@@ -29,7 +29,6 @@
 #include "arena.h"
 #include "backend.h"
 #include "hedge.h"
-#include "metrics.h"
 #include "op.h"
 #include "scatter/error.h"
 #include "stats.h"
@@ -45,11 +44,10 @@ typedef struct sg__leg_route {
 	sg__shard *shard;           /* its replicas (rotation: atomics) */
 	grpc_slice method;          /* the backend path; a static slice */
 	const ProtobufCMessageDescriptor *response;
-	uint32_t deadline_ms;        /* the leg's own budget; 0: the method's */
-	bool optional;               /* heterogeneous: failure leaves the answer's field unset */
-	bool required;               /* heterogeneous and not optional: failure fails the call */
-	sg__target_metrics *metrics; /* (group, target)'s counters; NULL: not counted */
-	sg__tail_policy tail;        /* hedging and retries (none unless idempotent) */
+	uint32_t deadline_ms; /* the leg's own budget; 0: the method's */
+	bool optional;        /* heterogeneous: failure leaves the answer's field unset */
+	bool required;        /* heterogeneous and not optional: failure fails the call */
+	sg__tail_policy tail; /* hedging and retries (none unless idempotent) */
 } sg__leg_route;
 
 /* What every leg of one call shares. Borrowed by the legs for their whole life. */

@@ -159,17 +159,22 @@ void sg__metrics_call_end(sg__method_metrics *mm, grpc_status_code code, int64_t
 	histogram_observe(&mm->latency, latency_us);
 }
 
-void sg__metrics_leg_start(sg__target_metrics *tm)
+void sg__metrics_attempt_start(sg__target_metrics *tm)
 {
 	if (tm != NULL)
 		atomic_fetch_add_explicit(&tm->in_flight, 1, memory_order_relaxed);
+}
+
+void sg__metrics_attempt_end(sg__target_metrics *tm)
+{
+	if (tm != NULL)
+		atomic_fetch_sub_explicit(&tm->in_flight, 1, memory_order_relaxed);
 }
 
 void sg__metrics_leg_end(sg__target_metrics *tm, grpc_status_code code, int64_t latency_us)
 {
 	if (tm == NULL)
 		return;
-	atomic_fetch_sub_explicit(&tm->in_flight, 1, memory_order_relaxed);
 	metrics_add(&tm->legs[metrics_code(code)], 1);
 	histogram_observe(&tm->latency, latency_us);
 }
@@ -319,27 +324,75 @@ static void render_methods(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l)
 		                 &mm->latency);
 }
 
+typedef const atomic_uint_fast64_t *(*borrowed_fn)(const sg__target_metrics *tm);
+
+static const atomic_uint_fast64_t *borrowed_hedges_sent(const sg__target_metrics *tm)
+{
+	return tm->hedges_sent;
+}
+
+static const atomic_uint_fast64_t *borrowed_hedges_won(const sg__target_metrics *tm)
+{
+	return tm->hedges_won;
+}
+
+static const atomic_uint_fast64_t *borrowed_retries(const sg__target_metrics *tm)
+{
+	return tm->retries;
+}
+
+/* A counter family read from counters kept elsewhere: only the records that have one, and no
+ * HELP/TYPE when none has. */
+static void render_borrowed(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l, borrowed_fn get,
+                            const char *name, const char *help)
+{
+	bool head = false;
+
+	for (const sg__target_metrics *tm = sg__metrics_targets(m); tm != NULL;
+	     tm = sg__target_metrics_next(tm)) {
+		const atomic_uint_fast64_t *c = get(tm);
+
+		if (c == NULL)
+			continue;
+		if (!head)
+			render_head(b, name, "counter", help);
+		head = true;
+		sg__strbuf_printf(
+		        b, "%s{%s} %llu\n", name, render_target_labels(l, tm),
+		        (unsigned long long)atomic_load_explicit(c, memory_order_relaxed));
+	}
+}
+
 static void render_targets(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l)
 {
 	const sg__target_metrics *tm;
 
 	render_head(b, "scatter_backend_legs_total", "counter",
-	            "Legs to a backend target that ended, by gRPC status code (CANCELLED "
-	            "includes legs a gather cut short).");
+	            "Legs whose outcome came from a backend target, by gRPC status code "
+	            "(CANCELLED includes legs a gather cut short).");
 	for (tm = sg__metrics_targets(m); tm != NULL; tm = sg__target_metrics_next(tm))
 		render_codes(b, "scatter_backend_legs_total", render_target_labels(l, tm),
 		             tm->legs);
 	render_head(b, "scatter_backend_leg_duration_seconds", "histogram",
-	            "Latency of legs sent to a backend target, from sending to their end.");
+	            "Latency of legs whose outcome came from a backend target, from the leg's "
+	            "start to its end.");
 	for (tm = sg__metrics_targets(m); tm != NULL; tm = sg__target_metrics_next(tm))
 		render_histogram(b, "scatter_backend_leg_duration_seconds",
 		                 render_target_labels(l, tm), &tm->latency);
 	render_head(b, "scatter_backend_in_flight", "gauge",
-	            "Legs sent to a backend target and not yet ended.");
+	            "Calls to a backend target (legs' attempts: the first, a hedge, a retry) sent "
+	            "and not yet ended.");
 	for (tm = sg__metrics_targets(m); tm != NULL; tm = sg__target_metrics_next(tm))
 		sg__strbuf_printf(
 		        b, "scatter_backend_in_flight{%s} %lld\n", render_target_labels(l, tm),
 		        (long long)atomic_load_explicit(&tm->in_flight, memory_order_relaxed));
+	render_borrowed(m, b, l, borrowed_hedges_sent, "scatter_backend_hedges_sent_total",
+	                "Hedges sent to a backend target: a leg's request again, to another "
+	                "replica, after the hedge delay.");
+	render_borrowed(m, b, l, borrowed_hedges_won, "scatter_backend_hedges_won_total",
+	                "Hedges to a backend target whose answer was the leg's.");
+	render_borrowed(m, b, l, borrowed_retries, "scatter_backend_retries_total",
+	                "Retries sent to a backend target after a transient failure.");
 }
 
 sg_err sg__metrics_render(const sg__metrics *m, sg__strbuf *out)

@@ -52,13 +52,20 @@ typedef struct sg__method_metrics {
 	sg__histogram latency;        /* accept to answer */
 } sg__method_metrics;
 
+/* One backend target (one replica: one channel). A leg counts where its outcome came from; its
+ * attempts (the first, a hedge, retries) count in flight where each went. */
 typedef struct sg__target_metrics {
 	_Atomic(struct sg__target_metrics *) next;
-	char *group;                                    /* owned */
-	char *target;                                   /* owned */
+	char *group;  /* owned; the first group naming the target */
+	char *target; /* owned */
 	atomic_uint_fast64_t legs[SG__METRICS_N_CODES]; /* legs ended, by status code */
-	atomic_int_fast64_t in_flight;                  /* legs sent, not yet ended */
-	sg__histogram latency;                          /* leg sent to leg ended */
+	atomic_int_fast64_t in_flight;                  /* attempts sent, not yet ended */
+	sg__histogram latency;                          /* leg started to leg ended */
+	/* Counters kept elsewhere (the backend's hedge stats), read as they are. Set before
+	 * start; NULL: not exported. */
+	const atomic_uint_fast64_t *hedges_sent;
+	const atomic_uint_fast64_t *hedges_won;
+	const atomic_uint_fast64_t *retries;
 } sg__target_metrics;
 
 /* The registry; embedded in the server. Lists in creation order: the controlling thread
@@ -87,8 +94,10 @@ sg__target_metrics *sg__metrics_target(sg__metrics *m, const char *group, const 
 
 void sg__metrics_call_end(sg__method_metrics *mm, grpc_status_code code, int64_t latency_us,
                           bool partial);
-void sg__metrics_leg_start(sg__target_metrics *tm);
-/* A leg that was sent (sg__metrics_leg_start) ended. */
+/* A call to the target (a leg's attempt) was sent / ended: the in-flight gauge. */
+void sg__metrics_attempt_start(sg__target_metrics *tm);
+void sg__metrics_attempt_end(sg__target_metrics *tm);
+/* A leg that was sent ended, its outcome from this target. */
 void sg__metrics_leg_end(sg__target_metrics *tm, grpc_status_code code, int64_t latency_us);
 /* A leg that never left (refused before sending) ended: counted by status, not in flight or
  * in the latency histogram. */

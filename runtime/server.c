@@ -234,24 +234,42 @@ static sg_err server_check_groups(sg_server *s)
 	return SG_OK;
 }
 
-/* Each method's and each route's metrics record; a record that cannot be made only means
- * that the method or route is not counted. */
-/* The (group, target) metrics records of rs's routes, before rs is published. */
-static void server_wire_routes(sg_server *s, const sg__fanout *f, sg__routes *rs)
+/* The metrics record of each backend target of every group that has none yet (under the
+ * first group naming it, with its hedge counters), before routes naming it are published: at
+ * start, and for the targets a reload adds. A record that cannot be made only means that
+ * nothing is counted there. */
+static void server_wire_backends(sg_server *s)
 {
-	for (size_t i = 0; i < rs->n; i++) {
-		const char *group = f->m->n_legs > 0 ? f->m->legs[i].group : f->m->group;
+	for (size_t i = 0; i < s->backends.n_groups; i++) {
+		const sg__group *g = &s->backends.groups[i];
 
-		rs->r[i].metrics = sg__metrics_target(&s->metrics, group, rs->r[i].backend->target);
+		for (size_t j = 0; j < g->n_shards; j++) {
+			for (uint32_t k = 0; k < g->shards[j].n; k++) {
+				sg__backend *be = g->shards[j].replicas[k];
+
+				if (be->metrics != NULL)
+					continue;
+				be->metrics = sg__metrics_target(&s->metrics, g->name, be->target);
+				if (be->metrics == NULL)
+					continue;
+				be->metrics->hedges_sent = &be->hedge.hedges_sent;
+				be->metrics->hedges_won = &be->hedge.hedges_won;
+				be->metrics->retries = &be->hedge.retries;
+			}
+		}
 	}
 }
 
-static void server_wire_metrics(sg_server *s, sg__fanout *f)
+/* One metrics record per fan-out method, and one per backend target. */
+static void server_wire_metrics(sg_server *s)
 {
-	const char *path = f->m->path[0] == '/' ? f->m->path + 1 : f->m->path;
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		sg__fanout *f = s->fanouts[i];
 
-	f->metrics = sg__metrics_method(&s->metrics, path);
-	server_wire_routes(s, f, atomic_load(&f->routes));
+		f->metrics = sg__metrics_method(&s->metrics,
+		                                f->m->path[0] == '/' ? f->m->path + 1 : f->m->path);
+	}
+	server_wire_backends(s);
 }
 
 /* Once the channels exist: every method's legs, one route each. */
@@ -262,8 +280,8 @@ static sg_err server_route(sg_server *s)
 	for (size_t i = 0; i < s->n_fanouts; i++) {
 		if ((rv = sg__fanout_route(s->fanouts[i], &s->backends)) != SG_OK)
 			return rv;
-		server_wire_metrics(s, s->fanouts[i]);
 	}
+	server_wire_metrics(s);
 	return SG_OK;
 }
 
@@ -414,6 +432,7 @@ static sg_err server_reroute(sg_server *s, const char *group)
 
 	if (old == NULL)
 		return SG_ENOMEM;
+	server_wire_backends(s); /* the targets the reload added */
 	for (size_t i = 0; i < s->n_fanouts && rv == SG_OK; i++) {
 		sg__routes *rs;
 
@@ -421,7 +440,6 @@ static sg_err server_reroute(sg_server *s, const char *group)
 			continue;
 		if ((rv = sg__fanout_build(s->fanouts[i], &s->backends, &rs)) != SG_OK)
 			break;
-		server_wire_routes(s, s->fanouts[i], rs);
 		old[i] = sg__fanout_publish(s->fanouts[i], rs);
 	}
 	server_quiesce(s);

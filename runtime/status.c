@@ -340,6 +340,11 @@ static void json_target(sg__strbuf *b, const status_series *s, int64_t now_ns)
 	                  (unsigned long long)(now.ok + now.failed + now.cancelled),
 	                  (unsigned long long)now.failed,
 	                  (long long)atomic_load_explicit(&tm->in_flight, memory_order_relaxed));
+	if (tm->hedges_sent != NULL && tm->hedges_won != NULL && tm->retries != NULL)
+		sg__strbuf_printf(b, ",\"hedges_sent\":%llu,\"hedges_won\":%llu,\"retries\":%llu",
+		                  (unsigned long long)status_load(tm->hedges_sent),
+		                  (unsigned long long)status_load(tm->hedges_won),
+		                  (unsigned long long)status_load(tm->retries));
 	json_figures(b, s, &d);
 	sg__strbuf_printf(b, "}");
 }

@@ -589,6 +589,13 @@ static void test_metrics(void **state)
 		                       "shards", "target", t, NULL) == N_CALLS);
 		assert_true(prom_value(&d, "scatter_backend_in_flight", "group", "shards", "target",
 		                       t, NULL) == 0);
+		/* search.proto's Query is not hedged or retried: real zeros, per target. */
+		assert_true(prom_value(&d, "scatter_backend_hedges_sent_total", "target", t,
+		                       NULL) == 0);
+		assert_true(prom_value(&d, "scatter_backend_hedges_won_total", "target", t, NULL) ==
+		            0);
+		assert_true(prom_value(&d, "scatter_backend_retries_total", "target", t, NULL) ==
+		            0);
 	}
 	assert_true(prom_value(&d, "scatter_backend_legs_total", "target", dead, "code",
 	                       "UNAVAILABLE", NULL) == N_CALLS);

@@ -70,10 +70,11 @@ static void test_exposition(void **state)
 
 	sg__metrics_call_end(mm, GRPC_STATUS_OK, 2000, true);
 	sg__metrics_call_end(mm, GRPC_STATUS_UNAVAILABLE, 3000, false);
-	sg__metrics_leg_start(tm);
-	sg__metrics_leg_start(tm);
-	sg__metrics_leg_start(tm);
-	sg__metrics_leg_start(tm);
+	/* Four calls sent (a leg, its hedge, two more legs), three ended. */
+	for (int i = 0; i < 4; i++)
+		sg__metrics_attempt_start(tm);
+	for (int i = 0; i < 3; i++)
+		sg__metrics_attempt_end(tm);
 	sg__metrics_leg_end(tm, GRPC_STATUS_OK, 400);  /* le 0.0005 */
 	sg__metrics_leg_end(tm, GRPC_STATUS_OK, 1000); /* le 0.001: bounds inclusive */
 	sg__metrics_leg_end(tm, GRPC_STATUS_DEADLINE_EXCEEDED, 12000000); /* past 10 s: +Inf */
@@ -123,10 +124,25 @@ static void test_exposition(void **state)
 	assert_line(text, line);
 	snprintf(line, sizeof(line), "scatter_backend_leg_duration_seconds_sum{%s} 12.001400", l);
 	assert_line(text, line);
-	/* Four started, three ended: one still in flight. */
+	/* Counters kept elsewhere are exported only where they are wired. */
+	assert_null(strstr(text, "scatter_backend_hedges_sent_total"));
 	snprintf(line, sizeof(line), "scatter_backend_in_flight{%s} 1", l);
 	assert_line(text, line);
 	assert_int_equal(text[strlen(text) - 1], '\n');
+	free(text);
+
+	atomic_uint_fast64_t sent = 7, won = 3, retries = 2;
+	tm->hedges_sent = &sent;
+	tm->hedges_won = &won;
+	tm->retries = &retries;
+	text = render(&m);
+	assert_line(text, "# TYPE scatter_backend_hedges_sent_total counter");
+	snprintf(line, sizeof(line), "scatter_backend_hedges_sent_total{%s} 7", l);
+	assert_line(text, line);
+	snprintf(line, sizeof(line), "scatter_backend_hedges_won_total{%s} 3", l);
+	assert_line(text, line);
+	snprintf(line, sizeof(line), "scatter_backend_retries_total{%s} 2", l);
+	assert_line(text, line);
 	free(text);
 	sg__metrics_fini(&m);
 }
@@ -135,7 +151,8 @@ static void test_null_records_are_not_counted(void **state)
 {
 	(void)state;
 	sg__metrics_call_end(NULL, GRPC_STATUS_OK, 1, false);
-	sg__metrics_leg_start(NULL);
+	sg__metrics_attempt_start(NULL);
+	sg__metrics_attempt_end(NULL);
 	sg__metrics_leg_end(NULL, GRPC_STATUS_OK, 1);
 	sg__metrics_leg_refused(NULL, GRPC_STATUS_OK);
 }
@@ -204,12 +221,14 @@ static void test_status_history(void **state)
 
 	/* 10 OK legs of 20 ms in the first second, 10 more in the second. */
 	for (int i = 0; i < 10; i++) {
-		sg__metrics_leg_start(tm);
+		sg__metrics_attempt_start(tm);
+		sg__metrics_attempt_end(tm);
 		sg__metrics_leg_end(tm, GRPC_STATUS_OK, 20000);
 	}
 	sg__status_sample(st, 1 * S_NS);
 	for (int i = 0; i < 10; i++) {
-		sg__metrics_leg_start(tm);
+		sg__metrics_attempt_start(tm);
+		sg__metrics_attempt_end(tm);
 		sg__metrics_leg_end(tm, GRPC_STATUS_OK, 20000);
 	}
 	sg__status_sample(st, 2 * S_NS);
@@ -226,7 +245,8 @@ static void test_status_history(void **state)
 
 	/* The backend dies: only failures for the next 11 seconds. The window forgets the OKs. */
 	for (int s = 3; s <= 13; s++) {
-		sg__metrics_leg_start(tm);
+		sg__metrics_attempt_start(tm);
+		sg__metrics_attempt_end(tm);
 		sg__metrics_leg_end(tm, GRPC_STATUS_UNAVAILABLE, 100);
 		sg__status_sample(st, s * S_NS);
 	}
