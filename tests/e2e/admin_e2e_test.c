@@ -5,7 +5,8 @@
  *   metrics      /metrics parsed as Prometheus text (every family with HELP and TYPE, names and
  *                labels by the conventions, histograms cumulative and consistent) and its
  *                counts checked against the calls made; /status.json parsed and its shape and
- *                figures checked; the status page and the HTTP errors.
+ *                figures checked; the status page and the HTTP errors. Across a SIGHUP
+ *                reload, a target the reload adds gets its own series.
  *   status_page  headless Chromium loads the live page while traffic flows: the dead shard's
  *                tile shows it down and the live ones up (from the DOM after the page's script
  *                has rendered /status.json), and a screenshot is written for people to look at.
@@ -158,6 +159,21 @@ static void query_partial(sg_client *client)
 	                 SG_OK);
 	assert_int_equal(resp->shards_total, N_SHARDS);
 	assert_int_equal(resp->shards_ok, N_SHARDS - 1);
+	search__search_response__free_unpacked(resp, NULL);
+	sg_call_result_fini(&res);
+}
+
+/* Search.Query through client; asserts it answered OK. */
+static void query_ok(sg_client *client)
+{
+	Search__SearchRequest req = SEARCH__SEARCH_REQUEST__INIT;
+	Search__SearchResponse *resp = NULL;
+	sg_call_result res = {0};
+
+	req.query = "reload";
+	req.k = 3;
+	assert_int_equal(search__search__query_call(client, &req, CALL_TIMEOUT_MS, &resp, &res),
+	                 SG_OK);
 	search__search_response__free_unpacked(resp, NULL);
 	sg_call_result_fini(&res);
 }
@@ -640,6 +656,112 @@ static void test_metrics(void **state)
 	free(r.body);
 }
 
+/* ---- metrics across a reload ----------------------------------------------------------- */
+
+/* The aggregator's config (written aside and renamed: a reload never reads half a file). */
+static void write_config(const char *path, const proc *a, const proc *b)
+{
+	char tmp[300];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_non_null(f = fopen(tmp, "w"));
+	fprintf(f,
+	        "listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\nthreads: 2\n"
+	        "groups:\n  shards:\n    targets:\n      - ipv4:%s\n      - ipv4:%s\n",
+	        a->addr, b->addr);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* scatter_backend_legs_total{target=ipv4:<addr>,code=OK}, or NAN when there is no series. */
+static double legs_ok(int admin_port, const proc *shard, const char **group)
+{
+	char target[96], *text = http_get_ok(admin_port, "/metrics", "text/plain");
+	static char group_buf[64];
+	prom_doc d;
+	double v;
+
+	snprintf(target, sizeof(target), "ipv4:%s", shard->addr);
+	prom_parse(text, &d);
+	v = prom_value(&d, "scatter_backend_legs_total", "target", target, "code", "OK", NULL);
+	for (size_t i = 0; group != NULL && i < d.n_samples; i++) {
+		if (prom_has(&d.samples[i], "target", target)) {
+			for (size_t k = 0; k < d.samples[i].n_labels; k++) {
+				if (strcmp(d.samples[i].keys[k], "group") == 0)
+					snprintf(group_buf, sizeof(group_buf), "%s",
+					         d.samples[i].values[k]);
+			}
+			*group = group_buf;
+		}
+	}
+	free(d.samples);
+	free(text);
+	return v;
+}
+
+/* SIGHUP replaces shard 1 by shard 2: shard 2 gets a series of its own (group "shards") as
+ * soon as the reload routes legs to it, and shard 1's counts stay as they were. */
+static void test_metrics_after_reload(void **state)
+{
+	char dir[] = "/tmp/scatter-admin-XXXXXX", path[300];
+	proc shards[3] = {{0}}, agg = {0};
+	const char *group = NULL;
+	sg_client *client = NULL;
+	int admin_port;
+	double s1_before;
+	int64_t until;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/agg.yaml", dir);
+	for (size_t i = 0; i < 3; i++) {
+		char id[16];
+		char *argv[] = {(char *)shard_bin, "--shard-id", id, "--latency-ms", "2", NULL};
+
+		snprintf(id, sizeof(id), "%zu", i);
+		assert_int_equal(proc_start(&shards[i], argv, READY_TIMEOUT_MS), 0);
+	}
+	write_config(path, &shards[0], &shards[1]);
+	char *agg_argv[] = {(char *)aggregator_bin, "--config", path, NULL};
+	assert_int_equal(proc_start(&agg, agg_argv, READY_TIMEOUT_MS), 0);
+	assert_true((admin_port = proc_preamble_port(&agg, "admin on")) > 0);
+	assert_int_equal(sg_client_open(agg.addr, &client), SG_OK);
+	for (int i = 0; i < N_CALLS; i++)
+		query_ok(client);
+	assert_true(legs_ok(admin_port, &shards[1], NULL) == N_CALLS);
+	assert_true(isnan(legs_ok(admin_port, &shards[2], NULL)));
+
+	write_config(path, &shards[0], &shards[2]);
+	assert_int_equal(kill(agg.pid, SIGHUP), 0);
+	/* The readiness signal: shard 2's series counts a leg (bounded). */
+	until = now_ms() + HISTORY_WAIT_MS;
+	for (;;) {
+		double v;
+
+		query_ok(client);
+		v = legs_ok(admin_port, &shards[2], &group);
+		if (!isnan(v) && v > 0)
+			break;
+		if (now_ms() > until)
+			fail_msg("shard 2 got no leg within %d ms of SIGHUP", HISTORY_WAIT_MS);
+	}
+	assert_non_null(group);
+	assert_string_equal(group, "shards");
+	s1_before = legs_ok(admin_port, &shards[1], NULL);
+	for (int i = 0; i < N_CALLS; i++)
+		query_ok(client);
+	assert_true(legs_ok(admin_port, &shards[1], NULL) == s1_before);
+	assert_true(s1_before >= N_CALLS);
+
+	sg_client_close(client);
+	assert_true(proc_exited_ok(proc_stop(&agg, STOP_TIMEOUT_MS)));
+	for (size_t i = 0; i < 3; i++)
+		assert_true(proc_exited_ok(proc_stop(&shards[i], STOP_TIMEOUT_MS)));
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ---- the status page in Chromium ---------------------------------------------------------- */
 
 /* Calls Search.Query every 50 ms on its own client until stop (or 2,000 calls): the page is
@@ -860,6 +982,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest metrics[] = {
 	        cmocka_unit_test_setup_teardown(test_metrics, cluster_setup, cluster_teardown),
+	        cmocka_unit_test(test_metrics_after_reload),
 	};
 	const struct CMUnitTest page[] = {
 	        cmocka_unit_test_setup_teardown(test_status_page, cluster_setup, cluster_teardown),
