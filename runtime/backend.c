@@ -142,16 +142,40 @@ void sg__backend_release(const sg__backend *be)
 	sg__log_kv(SG_LOG_INFO, "backend channel closed", "target=%s reason=unused", m->target);
 }
 
-/* Opens be's channel to target (taken), with the backends' arguments. */
-static sg_err backend_open(sg__backend *be, char *target, grpc_channel_credentials *creds,
-                           const grpc_channel_args *args)
+sg_err sg__backends_set_resilience(sg__backends *b, const char *group, const sg_resilience_desc *r,
+                                   bool override)
+{
+	sg__group *g = (sg__group *)sg__backends_group(b, group);
+
+	if (g == NULL)
+		return SG_ENOENT;
+	if (b->backends != NULL)
+		return SG_ESTATE;
+	if (override || !g->has_resilience) {
+		g->resilience = *r;
+		g->has_resilience = true;
+		g->resilience_override = g->resilience_override || override;
+	}
+	return SG_OK;
+}
+
+/* Opens be's channel to target (taken), with the backends' arguments; its guard from r (NULL:
+ * none). */
+static sg_err backend_open(sg__backend *be, const sg_resilience_desc *r, char *target,
+                           grpc_channel_credentials *creds, const grpc_channel_args *args)
 {
 	be->target = target;
 	sg__latency_init(&be->latency);
 	atomic_init(&be->refs, 0);
 	atomic_init(&be->closed, false);
+	if (sg__guard_init(&be->guard, r, target) != SG_OK) {
+		free(be->target);
+		be->target = NULL;
+		return SG_ENOMEM;
+	}
 	be->channel = grpc_channel_create(target, creds, args);
 	if (be->channel == NULL) {
+		sg__guard_fini(&be->guard);
 		free(be->target);
 		be->target = NULL;
 		return SG_EINVAL;
@@ -164,9 +188,9 @@ static sg_err backend_open(sg__backend *be, char *target, grpc_channel_credentia
 }
 
 /* The channel for target (len bytes of a replica list), made once. */
-static sg_err backend_add(sg__backends *b, const char *target, size_t len,
-                          grpc_channel_credentials *creds, const grpc_channel_args *args,
-                          bool in_array, sg__backend **out)
+static sg_err backend_add(sg__backends *b, const sg_resilience_desc *r, const char *target,
+                          size_t len, grpc_channel_credentials *creds,
+                          const grpc_channel_args *args, bool in_array, sg__backend **out)
 {
 	char *copy = strndup(target, len);
 	sg__backend *be;
@@ -182,7 +206,7 @@ static sg_err backend_add(sg__backends *b, const char *target, size_t len,
 		sg_err rv;
 
 		be = &b->backends[b->n_backends];
-		if ((rv = backend_open(be, copy, creds, args)) != SG_OK)
+		if ((rv = backend_open(be, r, copy, creds, args)) != SG_OK)
 			return rv;
 		b->n_backends++;
 		sg__backend_ref(be);
@@ -194,7 +218,7 @@ static sg_err backend_add(sg__backends *b, const char *target, size_t len,
 			free(copy);
 			return SG_ENOMEM;
 		}
-		if ((rv = backend_open(be, copy, creds, args)) != SG_OK) {
+		if ((rv = backend_open(be, r, copy, creds, args)) != SG_OK) {
 			free(be);
 			return rv;
 		}
@@ -208,7 +232,7 @@ static sg_err backend_add(sg__backends *b, const char *target, size_t len,
 }
 
 /* The shard of target: one backend per replica. */
-static sg_err backend_add_shard(sg__backends *b, const char *target,
+static sg_err backend_add_shard(sg__backends *b, const sg_resilience_desc *r, const char *target,
                                 grpc_channel_credentials *creds, const grpc_channel_args *args,
                                 bool in_array, sg__shard *out)
 {
@@ -220,8 +244,8 @@ static sg_err backend_add_shard(sg__backends *b, const char *target,
 	for (;;) {
 		size_t len = strcspn(p, "|");
 
-		if ((rv = backend_add(b, p, len, creds, args, in_array, &out->replicas[out->n])) !=
-		    SG_OK)
+		if ((rv = backend_add(b, r, p, len, creds, args, in_array,
+		                      &out->replicas[out->n])) != SG_OK)
 			return rv;
 		out->n++;
 		if (p[len] == '\0')
@@ -264,8 +288,8 @@ static sg_err backend_resolve_group(sg__backends *b, sg__group *g, bool in_array
 	if (legs == NULL || shards == NULL)
 		rv = SG_ENOMEM;
 	for (; j < g->n && rv == SG_OK; j++) {
-		rv = backend_add_shard(b, g->targets[j], creds, &backend_args, in_array,
-		                       &shards[j]);
+		rv = backend_add_shard(b, g->has_resilience ? &g->resilience : NULL, g->targets[j],
+		                       creds, &backend_args, in_array, &shards[j]);
 		legs[j] = shards[j].replicas[0];
 	}
 	grpc_channel_credentials_release(creds);
@@ -377,6 +401,7 @@ void sg__backends_fini(sg__backends *b)
 	for (size_t i = 0; i < b->n_backends; i++) {
 		if (!atomic_load(&b->backends[i].closed))
 			grpc_channel_destroy(b->backends[i].channel);
+		sg__guard_fini(&b->backends[i].guard);
 		free(b->backends[i].target);
 	}
 	free(b->backends);
@@ -384,6 +409,7 @@ void sg__backends_fini(sg__backends *b)
 		next = be->next_added;
 		if (!atomic_load(&be->closed))
 			grpc_channel_destroy(be->channel);
+		sg__guard_fini(&be->guard);
 		free(be->target);
 		free(be);
 	}

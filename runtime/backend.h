@@ -31,6 +31,7 @@
 #include <grpc/grpc.h>
 
 #include "budget.h"
+#include "guard.h"
 #include "hedge.h"
 #include "metrics.h"
 #include "scatter/error.h"
@@ -47,6 +48,9 @@ typedef struct sg__backend {
 	sg__latency latency;
 	sg__budget budget;
 	sg__hedge_stats hedge;
+	/* Breaker and in-flight cap (any worker; atomics), from the resilience settings of the
+	 * first group naming it. */
+	sg__guard guard;
 	atomic_uint refs;               /* the groups and routes naming it (see above) */
 	atomic_bool closed;             /* its channel was destroyed when the last one let go */
 	struct sg__backend *next_added; /* made by a reload: the list of sg__backends.added */
@@ -68,6 +72,11 @@ typedef struct sg__group {
 	        *legs; /* after connect: legs[i] serves targets[i]; owned array, borrowed items */
 	sg__shard *shards; /* after connect: targets[i]'s replicas (legs[i] is the first); owned */
 	size_t n_shards;   /* shards' length: n, except between retarget and resolve */
+	/* The resilience settings of legs to this group's targets (sg__backends_set_resilience):
+	 * the config's override, or those of the first method using the group. */
+	sg_resilience_desc resilience;
+	bool has_resilience;
+	bool resilience_override; /* set by the config: methods' defaults do not replace it */
 } sg__group;
 
 typedef struct sg__backends {
@@ -88,6 +97,13 @@ sg_err sg__backends_set_group(sg__backends *b, const char *name, const char *con
 
 /* The group called name, or NULL. Borrowed: valid until fini. */
 const sg__group *sg__backends_group(const sg__backends *b, const char *name);
+
+/* The resilience settings (r copied) of group's legs. override: the config's (replaces any);
+ * else a method's default, kept only if the group has none yet. Before connect: each target's
+ * guard takes the settings of the first group naming it (a reload's new targets, their
+ * group's). SG_ENOENT for an unknown group, SG_ESTATE after connect. */
+sg_err sg__backends_set_resilience(sg__backends *b, const char *group, const sg_resilience_desc *r,
+                                   bool override);
 
 /* Creates the channels, one per distinct replica (plaintext; gRPC's own retries off: Scatter
  * decides about retrying; round_robin over a target's addresses). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "bytes.h"
 #include "deadline.h"
 #include "leg.h"
@@ -69,6 +70,7 @@ static void call_free(sg__call *c)
 	sg__arena_fini(&c->arena);
 	sg__routes_release(c->rs);
 	c->w->live--;
+	sg__admission_leave(c->w->admission);
 	free(c);
 }
 
@@ -178,6 +180,8 @@ static char *call_format_leg(sg__call *c, const sg__leg *leg, int64_t now, size_
 	snprintf(o.target, sizeof(o.target), "%s", leg->backend->target);
 	o.status = call_leg_status(c, leg);
 	o.latency_us = leg->in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
+	if (leg->note != NULL)
+		snprintf(o.note, sizeof(o.note), "%s", leg->note);
 	need = sg_leg_outcome_format(&o, NULL, 0) + 1;
 	if ((buf = sg__arena_alloc(&c->arena, need)) == NULL)
 		return NULL;
@@ -460,6 +464,8 @@ static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
 		} else {
 			(void)sg__leg_start(&c->legs[i], ctx, i, route, request,
 			                    sg__timespec_from_ns(deadline));
+			/* The client's deadline, not the leg's own, bounds it. */
+			c->legs[i].client_bound = deadline < now + (int64_t)ms * INT64_C(1000000);
 			if (built)
 				grpc_byte_buffer_destroy(request);
 		}
@@ -470,8 +476,13 @@ static void call_start_legs(sg__call *c, int64_t now, int64_t incoming_ns)
 	 * (completions come from the queue), so "not in flight" means "did not start". */
 	for (uint32_t i = 0; i < c->n_legs; i++) {
 		if (!c->legs[i].in_flight) {
-			sg__log(SG_LOG_WARN, "leg %s %s: %s", c->rs->r[i].name,
-			        c->rs->r[i].backend->target, c->legs[i].message);
+			if (c->legs[i].note != NULL)
+				sg__stats_inc(&c->w->stats->legs_refused);
+			/* A guard's refusal is the expected, cheap path while a breaker is open:
+			 * its transitions are logged, not each leg. */
+			sg__log(c->legs[i].note != NULL ? SG_LOG_DEBUG : SG_LOG_WARN,
+			        "leg %s %s: %s", c->rs->r[i].name, c->rs->r[i].backend->target,
+			        c->legs[i].message);
 			call_leg_done(&c->legs[i], c);
 		}
 	}
@@ -519,11 +530,24 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
                      grpc_byte_buffer *payload)
 {
 	int64_t now = sg__now_ns(), incoming, leg_deadline;
-	sg__routes *rs = sg__fanout_acquire(f, &w->routing);
-	size_t n = rs->n;
-	sg__call *c = calloc(1, sizeof(*c) + n * sizeof(sg__leg));
+	sg__routes *rs;
+	size_t n;
+	sg__call *c;
 
-	if (c == NULL) {
+	/* Over max_calls: answered at once, nothing allocated, nothing queued. */
+	if (!sg__admission_enter(w->admission)) {
+		sg__stats_inc(&w->stats->calls_rejected);
+		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+		                             SG_ADMISSION_BUSY, NULL);
+		grpc_call_unref(call);
+		if (payload != NULL)
+			grpc_byte_buffer_destroy(payload);
+		return;
+	}
+	rs = sg__fanout_acquire(f, &w->routing);
+	n = rs->n;
+	if ((c = calloc(1, sizeof(*c) + n * sizeof(sg__leg))) == NULL) {
+		sg__admission_leave(w->admission);
 		sg__routes_release(rs);
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", f->m->path);
 		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",

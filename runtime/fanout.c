@@ -115,8 +115,13 @@ sg_err sg__fanout_check(const sg__fanout *f, const sg__backends *b, char *why, s
 
 /* Hedging and retries of a route to shard sh, under resilience r: the policy, and the budgets
  * of the shard's replicas (a backend's budget is sized by the first method routed to it). */
-static void fanout_tail(sg__leg_route *route, sg__shard *sh, const sg_resilience_desc *r)
+static void fanout_tail(sg__leg_route *route, sg__shard *sh, const sg__group *g,
+                        const sg_resilience_desc *r)
 {
+	/* The config's settings for the group (sg_server_set_group_resilience) replace the
+	 * method's. */
+	if (g->resilience_override)
+		r = &g->resilience;
 	route->shard = sh;
 	sg__tail_policy_resolve(r, &route->tail);
 	for (uint32_t i = 0; i < sh->n; i++) {
@@ -197,7 +202,7 @@ sg_err sg__fanout_build(const sg__fanout *f, const sg__backends *b, sg__routes *
 		}
 		rs->n = i + 1;
 		rs->r[i].backend = rs->shards[i].replicas[0];
-		fanout_tail(&rs->r[i], &rs->shards[i], &m->resilience);
+		fanout_tail(&rs->r[i], &rs->shards[i], lg, &m->resilience);
 	}
 	*out = rs;
 	return SG_OK;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "breaker.h"
 #include "budget.h"
 #include "bytes.h"
 #include "deadline.h"
@@ -108,8 +109,48 @@ static void attempt_release(sg__attempt *a)
 	a->call = NULL;
 }
 
+/* Asks be's guard (breaker, in-flight cap) whether attempt a may go. Refused, nothing touches
+ * the network; a first attempt's refusal is the leg's outcome (a hedge or a retry refused
+ * leaves the outcome so far as it is). */
+static sg_err attempt_admit(sg__leg *leg, sg__attempt *a, sg__backend *be, bool extra)
+{
+	const char *why = "";
+	grpc_status_code code = sg__guard_admit(&be->guard, a->started_ns, &a->pass, &why);
+
+	if (code == GRPC_STATUS_OK)
+		return SG_OK;
+	if (!extra) {
+		leg->backend = be;
+		leg->status = code;
+		leg->message = why;
+		leg->note = code == GRPC_STATUS_UNAVAILABLE ? "circuit_open" : "over_max_in_flight";
+	}
+	return SG_ESTATE;
+}
+
+/* Gives attempt a's guard pass back once it has ended. What the leg cancelled itself (the
+ * gather or the client was done, or a hedge race was lost) and a deadline that was the
+ * client's say nothing about the backend, unless the attempt had already been slow. Slow:
+ * over breaker.slow_ms, or (0) having used the leg's whole time. */
+static void attempt_guard_done(const sg__leg *leg, sg__attempt *a, int64_t now)
+{
+	sg__guard *g = &a->backend->guard;
+	int64_t latency_us = (now - a->started_ns) / 1000;
+	int64_t slow_us = g->breaker.cfg.slow_ms > 0 ? (int64_t)g->breaker.cfg.slow_ms * 1000
+	                                             : (leg->deadline_ns - a->started_ns) / 1000;
+	grpc_status_code status = a->undecodable ? SG_BREAKER_UNDECODABLE : a->status;
+	bool counts = true;
+
+	if (a->cancelled || a->status == GRPC_STATUS_CANCELLED ||
+	    (a->status == GRPC_STATUS_DEADLINE_EXCEEDED && leg->client_bound)) {
+		counts = !leg->client_bound && latency_us >= slow_us;
+		status = GRPC_STATUS_OK;
+	}
+	sg__guard_done(g, &a->pass, counts, status, latency_us, slow_us, now);
+}
+
 /* Starts attempt a of leg to backend be. On failure nothing is in flight and the leg's outcome
- * says why. */
+ * says why; SG_ESTATE: be's guard refused it (attempt_admit). */
 static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool hedge, bool retry)
 {
 	const sg__leg_ctx *ctx = leg->ctx;
@@ -125,6 +166,8 @@ static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool 
 	a->status = GRPC_STATUS_UNKNOWN;
 	a->details = grpc_empty_slice();
 	a->started_ns = sg__now_ns();
+	if (attempt_admit(leg, a, be, hedge || retry) != SG_OK)
+		return SG_ESTATE;
 	grpc_metadata_array_init(&a->initial_md);
 	grpc_metadata_array_init(&a->trailing_md);
 	a->call = grpc_channel_create_call(be->channel, ctx->parent, GRPC_PROPAGATE_DEFAULTS,
@@ -133,6 +176,7 @@ static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool 
 	if (a->call == NULL) {
 		leg->backend = be;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "could not create a call to %s", be->target);
+		sg__guard_done(&be->guard, &a->pass, false, a->status, 0, 0, 0);
 		attempt_release(a);
 		return SG_EGRPC;
 	}
@@ -157,6 +201,7 @@ static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool 
 		leg->backend = be;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "could not start the call: %s",
 		         grpc_call_error_to_string(err));
+		sg__guard_done(&be->guard, &a->pass, false, a->status, 0, 0, 0);
 		attempt_release(a);
 		return SG_EGRPC;
 	}
@@ -232,12 +277,14 @@ static void leg_settle(sg__leg *leg, sg__attempt *a)
 	if (leg->status != GRPC_STATUS_OK)
 		return;
 	if (a->recv == NULL) {
+		a->undecodable = true;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "OK without a %s", desc->name);
 		return;
 	}
 	if (sg__bytes_flatten(a->recv, ctx->arena, &leg->bytes, &leg->len) != SG_OK) {
 		leg->bytes = NULL;
 		leg->len = 0;
+		a->undecodable = true;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "response of %s cannot be read", desc->name);
 		return;
 	}
@@ -247,6 +294,7 @@ static void leg_settle(sg__leg *leg, sg__attempt *a)
 	if (leg->response == NULL) {
 		leg->bytes = NULL;
 		leg->len = 0;
+		a->undecodable = true;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "response does not decode as %s", desc->name);
 		return;
 	}
@@ -339,6 +387,7 @@ static void attempt_complete(sg__op *op, bool ok)
 {
 	sg__attempt *a = sg__container_of(op, sg__attempt, op);
 	sg__leg *leg = a->leg;
+	int64_t now;
 
 	if (!ok) {
 		/* A client batch only fails when the core itself is broken; say so, keep going. */
@@ -347,9 +396,11 @@ static void attempt_complete(sg__op *op, bool ok)
 	}
 	a->in_flight = false;
 	sg__metrics_attempt_end(a->backend->metrics);
-	attempt_account(leg, a, sg__now_ns());
+	now = sg__now_ns();
+	attempt_account(leg, a, now);
 	if (!leg->decided)
 		leg_consider(leg, a);
+	attempt_guard_done(leg, a, now);
 	attempt_release(a);
 	leg_maybe_end(leg);
 }
@@ -363,6 +414,7 @@ static void leg_hedge(sg__leg *leg)
 	const sg__backend *primary = leg_replica(leg, 0);
 	sg__attempt *a = leg_free_slot(leg);
 	sg__backend *be;
+	sg_err rv;
 
 	if (leg->decided || leg->stopping || a == NULL || sg__now_ns() >= leg->deadline_ns)
 		return;
@@ -372,8 +424,12 @@ static void leg_hedge(sg__leg *leg)
 		return;
 	}
 	be = leg_replica(leg, leg->n_attempts);
-	if (attempt_start(leg, a, be, true, false) == SG_OK)
+	rv = attempt_start(leg, a, be, true, false);
+	if (rv == SG_OK)
 		leg_count(&leg->ctx->stats->hedges_sent, &be->hedge.hedges_sent);
+	else if (rv == SG_ESTATE) /* its breaker is open or its cap reached: no hedge */
+		sg__log(SG_LOG_DEBUG, "leg %s: no hedge to %s: refused by its guard",
+		        leg->route->name, be->target);
 	else
 		sg__log(SG_LOG_WARN, "leg %s: hedge to %s: %s", leg->route->name, be->target,
 		        leg->message);

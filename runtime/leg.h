@@ -28,6 +28,7 @@
 
 #include "arena.h"
 #include "backend.h"
+#include "guard.h"
 #include "hedge.h"
 #include "op.h"
 #include "scatter/error.h"
@@ -80,6 +81,9 @@ typedef struct sg__attempt {
 	bool hedge;     /* sent as the leg's hedge */
 	bool retry;     /* sent as a retry */
 	bool cancelled; /* cancelled by the leg: lost the race, or the leg was cancelled */
+	/* Its backend's guard let it go (guard.h): given back when it ends. */
+	sg__guard_pass pass;
+	bool undecodable; /* the backend said OK, its answer did not decode */
 } sg__attempt;
 
 struct sg__leg {
@@ -100,6 +104,12 @@ struct sg__leg {
 	bool stopping;      /* sg__leg_cancel ran: no new attempt */
 	bool cut;           /* cancelled by the gather (not by the client or its own deadline) */
 	bool hedged;        /* the outcome came from the hedge */
+	/* Resilience: whether the leg's deadline was the client's (then running out of time is not
+	 * the backend's fault, and its breaker does not count it; set by the caller after start),
+	 * and why the first attempt's guard refused the leg, for the trailers ("circuit_open",
+	 * "over_max_in_flight"), or NULL. */
+	bool client_bound;
+	const char *note;
 	/* The outcome, set when the leg ends. */
 	const sg__backend *backend; /* where it came from (the route's first replica if none) */
 	grpc_status_code status;
@@ -114,7 +124,9 @@ struct sg__leg {
 /* Starts leg (zeroed storage) as leg `index` along route (borrowed), sending request
  * (borrowed: the leg takes its own reference) with deadline. On SG_OK the leg is in flight and
  * ctx->done runs when it ends. On failure nothing is in flight, the outcome says why and
- * ctx->done is not called: the caller accounts for the leg itself. */
+ * ctx->done is not called: the caller accounts for the leg itself. SG_ESTATE: the target's
+ * guard refused the leg (breaker open: UNAVAILABLE "circuit open"; over max_in_flight:
+ * RESOURCE_EXHAUSTED), without touching the network. */
 sg_err sg__leg_start(sg__leg *leg, const sg__leg_ctx *ctx, uint32_t index,
                      const sg__leg_route *route, grpc_byte_buffer *request, gpr_timespec deadline);
 

@@ -1,6 +1,6 @@
 /*
  * ops_pending.c: the operations API that server.h declares and other engineers are building
- * (TLS, metadata, limits: OPS-C; resilience overrides: RES-A), so that the config
+ * (TLS, metadata, limits: OPS-C), so that the config
  * (config.c) links and says clearly what is missing until they land. Whoever lands a function
  * deletes its stub here (a duplicate definition fails the link, so none can be forgotten).
  */
@@ -27,14 +27,6 @@ sg_err sg_server_set_group_tls(sg_server *s, const char *group, const sg_tls_opt
 	(void)group;
 	(void)tls;
 	return pending("group tls");
-}
-
-sg_err sg_server_set_group_resilience(sg_server *s, const char *group, const sg_resilience_desc *r)
-{
-	(void)s;
-	(void)group;
-	(void)r;
-	return pending("resilience overrides");
 }
 
 sg_err sg_server_set_forward_metadata(sg_server *s, const char *const *keys, size_t n_keys)

@@ -18,6 +18,7 @@
 
 #include "accept.h"
 #include "admin.h"
+#include "admission.h"
 #include "backend.h"
 #include "call.h"
 #include "config.h"
@@ -61,6 +62,8 @@ struct sg_server {
 	char *admin_listen;  /* NULL: no admin port */
 	sg__admin *admin;    /* while started */
 	sg__health health;   /* grpc.health.v1 on the same port */
+	/* The max_calls cap, shared by the workers. */
+	sg__admission admission;
 };
 
 /* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
@@ -103,6 +106,8 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
 	if (s->n_workers == 0)
 		s->n_workers = 1;
 	s->state = SERVER_NEW;
+	s->admission.max_calls =
+	        opts != NULL && opts->max_calls > 0 ? opts->max_calls : SG_ADMISSION_DEFAULT;
 	sg__backends_init(&s->backends);
 	sg__metrics_init(&s->metrics);
 	sg__health_init(&s->health);
@@ -381,6 +386,7 @@ static sg_err server_create(sg_server *s)
 	for (size_t i = 0; i < s->n_workers; i++) {
 		if ((rv = sg__worker_init(&s->workers[i], i, s->server, &s->stats)) != SG_OK)
 			return rv;
+		s->workers[i].admission = &s->admission;
 		grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
 	}
 	if ((s->notify_cq = server_notify_cq()) == NULL)
@@ -501,6 +507,38 @@ sg_err sg_server_reload_group(sg_server *s, const char *group, const char *const
 	return rv;
 }
 
+sg_err sg_server_set_group_resilience(sg_server *s, const char *group, const sg_resilience_desc *r)
+{
+	char why[256] = "";
+	sg_err rv;
+
+	if (s == NULL || group == NULL || r == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if ((rv = sg__guard_check(r, why, sizeof(why))) != SG_OK) {
+		sg__log(SG_LOG_ERROR, "group %s: %s", group, why);
+		return rv;
+	}
+	return sg__backends_set_resilience(&s->backends, group, r, true);
+}
+
+/* A group the config gave no resilience settings takes those of the first method (in
+ * registration order) that calls it: a target has one breaker, whichever method calls it. */
+static void server_default_resilience(sg_server *s)
+{
+	for (size_t i = 0; i < s->n_fanouts; i++) {
+		const sg_method_desc *m = s->fanouts[i]->m;
+
+		if (m->n_legs == 0)
+			(void)sg__backends_set_resilience(&s->backends, m->group, &m->resilience,
+			                                  false);
+		for (size_t j = 0; j < m->n_legs; j++)
+			(void)sg__backends_set_resilience(&s->backends, m->legs[j].group,
+			                                  &m->resilience, false);
+	}
+}
+
 sg_err sg_server_start(sg_server *s)
 {
 	sg_err rv;
@@ -511,6 +549,7 @@ sg_err sg_server_start(sg_server *s)
 		return SG_ESTATE;
 	if ((rv = server_check_groups(s)) != SG_OK)
 		return rv;
+	server_default_resilience(s);
 	if ((rv = sg__backends_connect(&s->backends)) != SG_OK || (rv = server_route(s)) != SG_OK ||
 	    (rv = server_create(s)) != SG_OK ||
 	    (s->admin_listen != NULL &&
@@ -689,4 +728,6 @@ void sg_server_stats_get(const sg_server *s, sg_server_stats *out)
 	out->hedges_sent = atomic_load_explicit(&s->stats.hedges_sent, memory_order_relaxed);
 	out->hedges_won = atomic_load_explicit(&s->stats.hedges_won, memory_order_relaxed);
 	out->retries = atomic_load_explicit(&s->stats.retries, memory_order_relaxed);
+	out->calls_rejected = atomic_load_explicit(&s->stats.calls_rejected, memory_order_relaxed);
+	out->legs_refused = atomic_load_explicit(&s->stats.legs_refused, memory_order_relaxed);
 }

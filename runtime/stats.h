@@ -17,6 +17,8 @@ typedef struct sg__stats {
 	atomic_uint_fast64_t hedges_sent;
 	atomic_uint_fast64_t hedges_won;
 	atomic_uint_fast64_t retries;
+	atomic_uint_fast64_t calls_rejected; /* over max_calls */
+	atomic_uint_fast64_t legs_refused;   /* by a target's guard: breaker open, over its cap */
 } sg__stats;
 
 static inline void sg__stats_inc(atomic_uint_fast64_t *counter)

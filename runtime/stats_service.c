@@ -31,6 +31,8 @@ static void stats_get(sg_leaf_call *call, const ProtobufCMessage *request, const
 	out.hedges_sent = st.hedges_sent;
 	out.hedges_won = st.hedges_won;
 	out.retries = st.retries;
+	out.calls_rejected = st.calls_rejected;
+	out.legs_refused = st.legs_refused;
 	sg_leaf_reply(call, &out.base);
 }
 

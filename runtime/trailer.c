@@ -60,8 +60,9 @@ size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size)
 {
 	int n = snprintf(buf, size,
-	                 "index=%" PRIu32 " name=%s target=%s status=%s latency_us=%" PRId64,
-	                 o->index, o->name, o->target, sg_status_name(o->status), o->latency_us);
+	                 "index=%" PRIu32 " name=%s target=%s status=%s latency_us=%" PRId64 "%s%s",
+	                 o->index, o->name, o->target, sg_status_name(o->status), o->latency_us,
+	                 o->note[0] != '\0' ? " note=" : "", o->note);
 	return n < 0 ? 0 : (size_t)n;
 }
 
@@ -176,7 +177,16 @@ sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out)
 	status[n] = '\0';
 	if (sg_status_from_name(status, &o.status) != SG_OK)
 		return SG_EINVAL;
-	if (next_field(&p, "latency_us", &v, &n) || parse_i64(v, n, &o.latency_us) || !at_end(p))
+	if (next_field(&p, "latency_us", &v, &n) || parse_i64(v, n, &o.latency_us))
+		return SG_EINVAL;
+	o.note[0] = '\0';
+	if (next_field(&p, "note", &v, &n) == 0) {
+		if (n == 0 || n >= sizeof(o.note))
+			return SG_EINVAL;
+		memcpy(o.note, v, n);
+		o.note[n] = '\0';
+	}
+	if (!at_end(p))
 		return SG_EINVAL;
 	*out = o;
 	return SG_OK;

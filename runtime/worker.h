@@ -29,6 +29,8 @@ typedef struct sg__worker {
 	grpc_server *server;       /* borrowed: where accept slots re-arm */
 	sg__stats *stats;          /* borrowed: the server's counters */
 	sg__timer_heap timers;     /* this thread only */
+	/* Borrowed: the server's cap on fan-out calls in flight (admission.h). */
+	struct sg__admission *admission;
 	/* 1 while the worker takes a reference on a method's route set (sg__fanout_acquire): a
 	 * reload waits for it to be 0 before releasing the set it replaced. */
 	atomic_int routing;

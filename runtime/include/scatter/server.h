@@ -173,6 +173,10 @@ typedef struct sg_server_stats {
 	uint64_t hedges_sent; /* hedge attempts sent (idempotent legs, see sg_server_set_group) */
 	uint64_t hedges_won;  /* ... whose answer was the leg's */
 	uint64_t retries;     /* retry attempts sent */
+	uint64_t calls_rejected; /* fan-out calls answered RESOURCE_EXHAUSTED at once: max_calls
+	                            were in flight */
+	uint64_t legs_refused;   /* legs failed without a call by their target's guard: breaker
+	                            open ("circuit open") or over max_in_flight */
 } sg_server_stats;
 
 void sg_server_stats_get(const sg_server *s, sg_server_stats *out);

@@ -19,6 +19,12 @@
  * canonical code names. A leg cut short reports CANCELLED (DEADLINE_EXCEEDED for a best-effort
  * gather's soft deadline): tell it from a leg that failed with the same status by the
  * summary's counts.
+ *
+ * A leg the aggregator failed itself, without calling its backend, ends with a `note`:
+ *
+ *   scatter-leg:  index=1 name=shards/1 target=ipv4:127.0.0.1:5002 status=UNAVAILABLE
+ *                 latency_us=0 note=circuit_open           (the target's breaker is open)
+ *   ... status=RESOURCE_EXHAUSTED latency_us=0 note=over_max_in_flight (its in-flight cap)
  */
 #ifndef SCATTER_TRAILER_H
 #define SCATTER_TRAILER_H
@@ -50,6 +56,7 @@ typedef struct sg_leg_outcome {
 	char target[256];
 	grpc_status_code status;
 	int64_t latency_us;
+	char note[32]; /* "" or one word: "circuit_open", "over_max_in_flight" */
 } sg_leg_outcome;
 
 /* "OK", "CANCELLED", ..., "UNAUTHENTICATED"; "UNKNOWN" for a value out of range. */
@@ -65,8 +72,8 @@ size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size);
 
 /* Parses one trailer value (borrowed); SG_EINVAL if it is not in the format above. Older peers
  * may leave fields out: a summary without cut (then 0, and failed counts the legs cut short
- * too), an outcome without name (then ""). Names and targets longer than their arrays are
- * refused. */
+ * too), an outcome without name (then "") and an outcome without note (then ""). Names,
+ * targets and notes longer than their arrays are refused. */
 sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out);
 sg_err sg_leg_outcome_parse(const char *value, sg_leg_outcome *out);
 
