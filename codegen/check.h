@@ -104,5 +104,12 @@ char *cg_backend_path(cg_check *c, const cg_service *svc, const cg_method_proto 
 void cg_check_hetero_legs(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan);
 void cg_check_merge(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan);
 void cg_check_gather(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan);
+/* check_resilience.c: ranges, status names, hedges and retries only for idempotent methods. */
+void cg_check_resilience(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan);
+
+/* "UNAVAILABLE" -> 14: gRPC's canonical status names; -1 for another name. */
+int cg_status_code(const char *name);
+/* 14 -> "UNAVAILABLE"; NULL out of range. */
+const char *cg_status_name(int code);
 
 #endif

@@ -56,6 +56,9 @@ void cg_emit_serve_prototype(cg_printer *out, cg_pool *pool, const char *svc_ful
  * header refuses to compile against a libscatter of another version. */
 #define CG_TABLE_VERSION 2
 
+/* The `.resilience = {...},` member of a fan-out table (emit_resilience.c). */
+void cg_emit_resilience(const cg_plan *plan, cg_printer *out);
+
 /* Writes the text of <base>.scatter.h / <base>.scatter.c / <base>.scatter-fanout.c for fp into
  * out. Every file gets all three (the fan-out one says so when the file has no fan-out method),
  * so a build knows its outputs before running protoc. */

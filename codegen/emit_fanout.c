@@ -367,6 +367,7 @@ static void ef_fanout(const cg_file_plan *fp, size_t si, size_t mi, cg_printer *
 	ef_gather(plan, &mn, out, pool);
 	ef_merge(plan, &mn, out, pool);
 	ef_partial(plan, out);
+	cg_emit_resilience(plan, out);
 	cg_outdent(out);
 	cg_print(out, "};\n\n");
 }

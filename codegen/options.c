@@ -240,6 +240,7 @@ static void op_check(cg_check *c, const Scatter__Fanout *fo, cg_plan *plan)
 	cg_check_merge(c, fo, plan);
 	cg_check_gather(c, fo, plan);
 	op_check_partial(c, fo->partial, plan);
+	cg_check_resilience(c, fo, plan);
 }
 
 int cg_plan_method(const cg_index *idx, const cg_file_proto *file, size_t si, size_t mi,

@@ -72,6 +72,34 @@ typedef struct cg_leg_plan {
 	uint32_t deadline_ms; /* 0: the method's */
 } cg_leg_plan;
 
+/* Fanout.resilience with every default of options.proto applied; the fields mirror
+ * sg_resilience_desc (scatter/method.h). Status sets are bit masks, bit (1 << code). */
+typedef struct cg_resilience {
+	bool idempotent;
+	bool has_hedge; /* Hedge given (idempotent methods only) */
+	bool has_retry; /* Retry given (idempotent methods only) */
+	struct {
+		bool enabled;
+		uint32_t window, window_ms, min_calls, failure_rate_pct, slow_ms, slow_rate_pct;
+		uint32_t open_ms, half_open_probes;
+		uint32_t failure_statuses; /* never 0: the default set is spelled out */
+	} breaker;
+	struct {
+		bool enabled;
+		uint32_t delay_ms, percentile, min_delay_ms;
+	} hedge;
+	struct {
+		uint32_t max_attempts, initial_backoff_ms, max_backoff_ms;
+		double multiplier;
+		uint32_t statuses; /* never 0 */
+	} retry;
+	struct {
+		uint32_t max_tokens;
+		double token_ratio;
+	} budget;
+	uint32_t max_in_flight;
+} cg_resilience;
+
 typedef struct cg_plan {
 	/* Homogeneous legs (group + method), or heterogeneous ones (legs): never both. */
 	char *group;         /* owned; NULL with heterogeneous legs */
@@ -107,6 +135,8 @@ typedef struct cg_plan {
 	cg_field_ref total_field;
 	cg_field_ref ok_field;
 	cg_field_ref failed_field;
+	/* Resilience (defaults applied). */
+	cg_resilience resilience;
 } cg_plan;
 
 /* Unpacks the Fanout option from a method's options. Returns 0 with *out NULL when there is no

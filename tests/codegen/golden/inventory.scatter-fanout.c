@@ -29,6 +29,30 @@ const sg_method_desc acme__inventory__v1__inventory_hub__list_stock__fanout = {
 		.total_field = 3, /* warehouses_asked */
 		.ok_field = 4, /* warehouses_answered */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t acme__inventory__v1__inventory_hub__stalest__merge_fields[] = {
@@ -55,6 +79,45 @@ const sg_method_desc acme__inventory__v1__inventory_hub__stalest__fanout = {
 	.partial = {
 		.allow = true,
 	},
+	.resilience = {
+		.idempotent = true,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 5000,
+			.min_calls = 20,
+			.failure_rate_pct = 25,
+			.slow_ms = 200,
+			.slow_rate_pct = 80,
+			.open_ms = 500,
+			.half_open_probes = 1,
+			.failure_statuses =
+				(1u << GRPC_STATUS_ABORTED) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.has_hedge = true,
+		.hedge = {
+			.enabled = true,
+			.delay_ms = 0, /* adaptive: the percentile below */
+			.percentile = 90,
+			.min_delay_ms = 5,
+		},
+		.has_retry = true,
+		.retry = {
+			.max_attempts = 3,
+			.initial_backoff_ms = 10,
+			.max_backoff_ms = 200,
+			.multiplier = 2,
+			.statuses =
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 50,
+			.token_ratio = 0.25,
+		},
+		.max_in_flight = 64,
+	},
 };
 
 const sg_method_desc acme__inventory__v1__inventory_hub__any_stock__fanout = {
@@ -69,6 +132,30 @@ const sg_method_desc acme__inventory__v1__inventory_hub__any_stock__fanout = {
 	.merge = {.kind = SG_MERGE_NONE},
 	.partial = {
 		.allow = true,
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 

@@ -33,6 +33,30 @@ const sg_method_desc search__search__query__fanout = {
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t search__search__query_fast__merge_fields[] = {
@@ -66,6 +90,30 @@ const sg_method_desc search__search__query_fast__fanout = {
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t search__search__query_within__merge_fields[] = {
@@ -98,6 +146,30 @@ const sg_method_desc search__search__query_within__fanout = {
 		.total_field = 2, /* shards_total */
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -134,6 +206,30 @@ const sg_method_desc search__search__query_good_enough__fanout = {
 		.total_field = 2, /* shards_total */
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -176,6 +272,30 @@ const sg_method_desc search__search__query_judged__fanout = {
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t search__search__query_all__merge_fields[] = {
@@ -201,6 +321,30 @@ const sg_method_desc search__search__query_all__fanout = {
 		.total_field = 2, /* shards_total */
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -231,6 +375,30 @@ const sg_method_desc search__search__query_unique__fanout = {
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const sg_reduce_field search__search__count__reduce[] = {
@@ -257,6 +425,30 @@ const sg_method_desc search__search__count__fanout = {
 		.total_field = 2, /* shards_total */
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -288,6 +480,30 @@ const sg_method_desc search__search__query_diverse__fanout = {
 		.total_field = 2, /* shards_total */
 		.ok_field = 3, /* shards_ok */
 		.failed_field = 4, /* shards_failed */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 

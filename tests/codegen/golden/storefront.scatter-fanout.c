@@ -78,6 +78,30 @@ const sg_method_desc shop__v1__storefront__page__fanout = {
 		.ok_field = 4, /* parts_ok */
 		.failed_field = 5, /* parts_failed */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 /* Leg product: its request, built from fields of the incoming one. */
@@ -141,6 +165,30 @@ const sg_method_desc shop__v1__storefront__blend__fanout = {
 	.partial = {
 		.allow = true,
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t shop__v1__storefront__find_first__merge_fields[] = {
@@ -172,6 +220,30 @@ const sg_method_desc shop__v1__storefront__find_first__fanout = {
 	.partial = {
 		.allow = true,
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 const sg_method_desc shop__v1__storefront__find_agreed__fanout = {
@@ -191,6 +263,30 @@ const sg_method_desc shop__v1__storefront__find_agreed__fanout = {
 	.partial = {
 		.allow = true,
 		.ok_field = 6, /* shards_ok */
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -217,6 +313,30 @@ const sg_method_desc shop__v1__storefront__find_fast__fanout = {
 	},
 	.partial = {
 		.allow = true,
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -249,6 +369,30 @@ const sg_method_desc shop__v1__storefront__find_good__fanout = {
 	},
 	.partial = {
 		.allow = true,
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
@@ -289,6 +433,30 @@ const sg_method_desc shop__v1__storefront__find_smart__fanout = {
 	.partial = {
 		.allow = true,
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const sg_reduce_field shop__v1__storefront__count__reduce[] = {
@@ -316,6 +484,30 @@ const sg_method_desc shop__v1__storefront__count__fanout = {
 		.allow = true,
 		.ok_field = 6, /* shards_ok */
 	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
+	},
 };
 
 static const uint32_t shop__v1__storefront__dedup__merge_fields[] = {
@@ -341,6 +533,30 @@ const sg_method_desc shop__v1__storefront__dedup__fanout = {
 	},
 	.partial = {
 		.allow = true,
+	},
+	.resilience = {
+		.idempotent = false,
+		.breaker = {
+			.enabled = true,
+			.window = 20,
+			.window_ms = 0, /* count-based */
+			.min_calls = 10,
+			.failure_rate_pct = 50,
+			.slow_ms = 0, /* the leg's deadline */
+			.slow_rate_pct = 80,
+			.open_ms = 1000,
+			.half_open_probes = 3,
+			.failure_statuses =
+				(1u << GRPC_STATUS_DEADLINE_EXCEEDED) |
+				(1u << GRPC_STATUS_RESOURCE_EXHAUSTED) |
+				(1u << GRPC_STATUS_INTERNAL) |
+				(1u << GRPC_STATUS_UNAVAILABLE),
+		},
+		.budget = {
+			.max_tokens = 100,
+			.token_ratio = 0.1,
+		},
+		.max_in_flight = 0, /* no cap */
 	},
 };
 
