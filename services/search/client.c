@@ -93,8 +93,9 @@ static void print_legs(const sg_call_result *res)
 			       res->trailers[i].value);
 			continue;
 		}
-		printf("  %-4u %-12s %-28s %-20s %7.1f ms\n", o.index, o.name[0] ? o.name : "-",
-		       o.target, sg_status_name(o.status), (double)o.latency_us / 1e3);
+		printf("  %-4u %-12s %-28s %-20s %7.1f ms%s%s\n", o.index, o.name[0] ? o.name : "-",
+		       o.target, sg_status_name(o.status), (double)o.latency_us / 1e3,
+		       o.note[0] != '\0' ? "  " : "", o.note);
 	}
 }
 

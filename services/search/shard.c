@@ -17,9 +17,16 @@
  *   --straggler-ms S     S ms instead of --latency-ms: the tail of issue 4/5. The draw is a
  *                        PRNG seeded by the shard id, so a run repeats exactly
  *   --fail               every call fails at once with UNAVAILABLE
+ *   --garbage            every call answers OK with bytes that are not a SearchResponse
+ *                        (sg_leaf_reply_bytes): the aggregator must count a failure, not crash
+ *   --hang               every call is accepted and never answered (until the client cancels
+ *                        or its deadline passes, which the shard counts as calls_cancelled)
+ *
+ * --listen 127.0.0.1:PORT with a fixed port restarts a shard where its aggregator expects it.
  *
  *   search-shard --shard-id N [--listen 127.0.0.1:0] [--latency-ms L] [--hits H] [--threads T]
- *                [--overlap N] [--straggler-pct P --straggler-ms S] [--fail]
+ *                [--overlap N] [--straggler-pct P --straggler-ms S] [--fail] [--garbage]
+ *                [--hang]
  *
  * Prints `listening on HOST:PORT` once serving, runs until SIGTERM or SIGINT, exits 0.
  */
@@ -47,6 +54,8 @@ typedef struct shard_cfg {
 	uint32_t straggler_pct; /* 0..100 */
 	uint32_t straggler_ms;
 	bool fail;
+	bool garbage;
+	bool hang;
 	/* Calls so far: the straggler draw of call n is a hash of (shard id, n). Any worker
 	 * thread takes the next n without a lock. */
 	atomic_uint_fast64_t calls;
@@ -131,6 +140,18 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 		sg_leaf_fail(call, GRPC_STATUS_UNAVAILABLE, "shard: failing on purpose (--fail)");
 		return;
 	}
+	if (cfg->garbage) {
+		/* Field 1, length-delimited, with a length far past the end: no decoder takes it. */
+		static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x0f, 0xde, 0xad};
+
+		sg_leaf_reply_bytes(call, junk, sizeof(junk), shard_latency(cfg));
+		return;
+	}
+	if (cfg->hang) {
+		/* Never answered: the runtime releases the call when the client cancels it or its
+		 * deadline passes (leaf.c), and counts it as cancelled. */
+		return;
+	}
 	if (hits == NULL || order == NULL || ids == NULL || titles == NULL) {
 		sg_leaf_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "shard: out of memory");
 		return;
@@ -174,7 +195,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
 	           " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S]"
-	           " [--fail]\n");
+	           " [--fail] [--garbage] [--hang]\n");
 }
 
 int main(int argc, char **argv)
@@ -212,6 +233,10 @@ int main(int argc, char **argv)
 				return flag_bad("--straggler-ms", v);
 		} else if (strcmp(argv[i], "--fail") == 0) {
 			cfg.fail = true;
+		} else if (strcmp(argv[i], "--garbage") == 0) {
+			cfg.garbage = true;
+		} else if (strcmp(argv[i], "--hang") == 0) {
+			cfg.hang = true;
 		} else if ((v = flag_value(argc, argv, &i, "--threads")) != NULL) {
 			if (flag_u32(v, 0, 1024, &threads) != 0)
 				return flag_bad("--threads", v);
