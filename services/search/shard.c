@@ -141,7 +141,8 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 		return;
 	}
 	if (cfg->garbage) {
-		/* Field 1, length-delimited, with a length far past the end: no decoder takes it. */
+		/* Field 1, length-delimited, with a length far past the end: no decoder takes it.
+		 */
 		static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0x0f, 0xde, 0xad};
 
 		sg_leaf_reply_bytes(call, junk, sizeof(junk), shard_latency(cfg));

@@ -89,8 +89,7 @@ static double now_ms(void)
 
 static void sleep_ms(int ms)
 {
-	nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L},
-	          NULL);
+	nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, NULL);
 }
 
 /* ---- processes ---------------------------------------------------------------------------- */
@@ -99,7 +98,7 @@ static void sleep_ms(int ms)
 static int shard_start(proc *p, uint32_t id, const shard_spec *s, const char *listen)
 {
 	char id_s[16], lat_s[16];
-	char *argv[10] = {(char *)shard_bin, "--shard-id", id_s, "--latency-ms", lat_s,
+	char *argv[10] = {(char *)shard_bin, "--shard-id",  id_s, "--latency-ms", lat_s,
 	                  "--listen",        (char *)listen};
 	int n = 7;
 
@@ -114,8 +113,8 @@ static int shard_start(proc *p, uint32_t id, const shard_spec *s, const char *li
 static int aggregator_start(cluster *c)
 {
 	char targets[N_SHARDS * 72] = "", max_calls[16], script[128];
-	char *argv[12] = {"/bin/sh",        "-c",      script,    (char *)aggregator_bin,
-	                  "--shards",       targets,   "--threads", "2"};
+	char *argv[12] = {"/bin/sh",  "-c",    script,      (char *)aggregator_bin,
+	                  "--shards", targets, "--threads", "2"};
 	int n = 8;
 
 	for (size_t i = 0; i < N_SHARDS; i++) {
@@ -157,7 +156,8 @@ static int cluster_stop(cluster *c)
 		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
 
 		buf[n > 0 ? n : 0] = '\0';
-		fprintf(stderr, "search-aggregator did not exit cleanly; its log begins:\n%s\n", buf);
+		fprintf(stderr, "search-aggregator did not exit cleanly; its log begins:\n%s\n",
+		        buf);
 		if (fd >= 0)
 			close(fd);
 		rc = -1;
@@ -189,7 +189,8 @@ static int cluster_setup(void **state)
 		goto fail;
 	close(fd);
 	for (size_t i = 0; i < N_SHARDS; i++) {
-		if (shard_start(&c->shards[i], (uint32_t)i, &c->spec->shards[i], "127.0.0.1:0") != 0 ||
+		if (shard_start(&c->shards[i], (uint32_t)i, &c->spec->shards[i], "127.0.0.1:0") !=
+		            0 ||
 		    sg_client_open(c->shards[i].addr, &c->direct[i]) != SG_OK)
 			goto fail;
 	}
@@ -270,11 +271,11 @@ static Scatter__ServerStats *stats(sg_client *sc)
 	return (Scatter__ServerStats *)m;
 }
 
-/* A shard's Search calls started so far: calls_started less the stats calls (this one too). */
-static uint64_t shard_searches(sg_client *sc, uint64_t *cancelled, uint64_t *stats_calls)
+/* A shard's Search calls started so far (stats calls are not counted), and cancelled. */
+static uint64_t shard_searches(sg_client *sc, uint64_t *cancelled)
 {
 	Scatter__ServerStats *s = stats(sc);
-	uint64_t v = s->calls_started - ++*stats_calls;
+	uint64_t v = s->calls_started;
 
 	if (cancelled != NULL)
 		*cancelled = s->calls_cancelled;
@@ -348,8 +349,9 @@ static void *load_run(void *arg)
 		     line = strtok_r(NULL, "\n", &save)) {
 			if (strstr(line, "breaker") == NULL || l->log_len + 300 > sizeof(l->log))
 				continue;
-			l->log_len += (size_t)snprintf(l->log + l->log_len, sizeof(l->log) - l->log_len,
-			                               "  t=%6.0f ms  %s\n", now_ms() - l->t0, line);
+			l->log_len +=
+			        (size_t)snprintf(l->log + l->log_len, sizeof(l->log) - l->log_len,
+			                         "  t=%6.0f ms  %s\n", now_ms() - l->t0, line);
 		}
 		atomic_store(&l->n, i + 1);
 	}
@@ -372,7 +374,7 @@ static void test_kill_restart(void **state)
 	load *l = calloc(1, sizeof(*l));
 	char addr[64];
 	double t_kill, t_open = -1, t_restart, t_back = -1;
-	uint64_t stats_calls = 0, before;
+	uint64_t before;
 	int n, first_open = -1, after_restart = 0, not_refused_after = 0;
 	pthread_t th;
 
@@ -398,7 +400,7 @@ static void test_kill_restart(void **state)
 	print_message("t=%6.0f ms  shard 1 restarted on %s\n", t_restart, c->shards[1].addr);
 	sg_client_close(c->direct[1]);
 	assert_int_equal(sg_client_open(c->shards[1].addr, &c->direct[1]), SG_OK);
-	before = shard_searches(c->direct[1], NULL, &stats_calls);
+	before = shard_searches(c->direct[1], NULL);
 	/* Until 50 calls in a row have its hits again, bounded. */
 	for (double t = now_ms(); atomic_load(&l->ok_in_a_row) < 50 && now_ms() - t < 15000;)
 		sleep_ms(20);
@@ -414,10 +416,11 @@ static void test_kill_restart(void **state)
 		bool change = i == 0 || strcmp(leg_phase(s), leg_phase(&l->seen[i - 1])) != 0;
 
 		if (change)
-			print_message("  t=%6.0f ms  call %4d: leg shards/1 %-18s latency %6.1f ms  "
-			              "%s\n",
-			              l->t[i], i, sg_status_name(s->status),
-			              (double)s->latency_us / 1e3, leg_phase(s));
+			print_message(
+			        "  t=%6.0f ms  call %4d: leg shards/1 %-18s latency %6.1f ms  "
+			        "%s\n",
+			        l->t[i], i, sg_status_name(s->status), (double)s->latency_us / 1e3,
+			        leg_phase(s));
 		if (first_open < 0 && strcmp(s->note, "circuit_open") == 0) {
 			first_open = i;
 			t_open = l->t[i];
@@ -453,7 +456,7 @@ static void test_kill_restart(void **state)
 		}
 	}
 	/* After the restart only legs the breaker let through reached the shard. */
-	uint64_t searches = shard_searches(c->direct[1], NULL, &stats_calls) - before;
+	uint64_t searches = shard_searches(c->direct[1], NULL) - before;
 	print_message("after the restart: %d calls, %d legs to shard 1 not refused, %llu "
 	              "reached it\n",
 	              after_restart, not_refused_after, (unsigned long long)searches);
@@ -492,7 +495,7 @@ static void test_hang(void **state)
 	cluster *c = *state;
 	batch_arg args[HANG_BATCH];
 	pthread_t th[HANG_BATCH];
-	uint64_t stats_calls = 0, cancelled = 0;
+	uint64_t cancelled = 0;
 	char buf[8192];
 	leg_seen s;
 
@@ -528,7 +531,7 @@ static void test_hang(void **state)
 	assert_non_null(strstr(buf, "slow_calls"));
 	/* The shard saw every leg go away (its deadline), bounded. */
 	for (double t = now_ms(); now_ms() - t < 3000 && cancelled < HANG_BATCH; sleep_ms(10))
-		(void)shard_searches(c->direct[2], &cancelled, &stats_calls);
+		(void)shard_searches(c->direct[2], &cancelled);
 	print_message("hung shard: calls_cancelled %llu\n", (unsigned long long)cancelled);
 	assert_int_equal(cancelled, HANG_BATCH);
 }
@@ -544,8 +547,8 @@ static void test_garbage(void **state)
 
 	for (int i = 0; i < 20; i++) {
 		query(c->client, "garbage", CALL_TIMEOUT_MS, 1, &s);
-		print_message("call %2d: %s, leg shards/1 %s %s\n", i, sg_status_name(s.call_status),
-		              sg_status_name(s.status), s.note);
+		print_message("call %2d: %s, leg shards/1 %s %s\n", i,
+		              sg_status_name(s.call_status), sg_status_name(s.status), s.note);
 		assert_int_equal(s.call_status, GRPC_STATUS_OK);
 		assert_int_equal(s.hits_of_shard, 0);
 		if (s.status == GRPC_STATUS_INTERNAL) {
@@ -685,8 +688,7 @@ static void test_overload(void **state)
 
 /* Waits (bounded) until every shard counts `want` more cancelled calls than base[i]; returns
  * the time it took from t0. */
-static double wait_cancelled(cluster *c, const uint64_t base[N_SHARDS], uint64_t want,
-                             uint64_t stats_calls[N_SHARDS], double t0)
+static double wait_cancelled(cluster *c, const uint64_t base[N_SHARDS], uint64_t want, double t0)
 {
 	for (double t = now_ms(); now_ms() - t < 5000; sleep_ms(10)) {
 		size_t done = 0;
@@ -694,7 +696,7 @@ static double wait_cancelled(cluster *c, const uint64_t base[N_SHARDS], uint64_t
 		for (size_t i = 0; i < N_SHARDS; i++) {
 			uint64_t cancelled;
 
-			(void)shard_searches(c->direct[i], &cancelled, &stats_calls[i]);
+			(void)shard_searches(c->direct[i], &cancelled);
 			done += cancelled >= base[i] + want;
 		}
 		if (done == N_SHARDS)
@@ -706,12 +708,12 @@ static double wait_cancelled(cluster *c, const uint64_t base[N_SHARDS], uint64_t
 static void test_cancel(void **state)
 {
 	cluster *c = *state;
-	uint64_t base[N_SHARDS], started[N_SHARDS], stats_calls[N_SHARDS] = {0};
+	uint64_t base[N_SHARDS], started[N_SHARDS];
 	double t0, took;
 	leg_seen s;
 
 	for (size_t i = 0; i < N_SHARDS; i++) {
-		started[i] = shard_searches(c->direct[i], &base[i], &stats_calls[i]);
+		started[i] = shard_searches(c->direct[i], &base[i]);
 	}
 	/* 1. The client's deadline passes (300 ms; the shards would take 3 s). */
 	t0 = now_ms();
@@ -722,9 +724,8 @@ static void test_cancel(void **state)
 	 * aggregator answers that every leg failed, just before the client would give up. */
 	assert_true(s.call_status == GRPC_STATUS_UNAVAILABLE ||
 	            s.call_status == GRPC_STATUS_DEADLINE_EXCEEDED);
-	took = wait_cancelled(c, base, 1, stats_calls, t0);
-	print_message("every shard counted its leg cancelled %.0f ms after the call began\n",
-	              took);
+	took = wait_cancelled(c, base, 1, t0);
+	print_message("every shard counted its leg cancelled %.0f ms after the call began\n", took);
 	assert_true(took < DEADLINE_MS);
 
 	/* 2. The client cancels: a raw call, cancelled once every shard has its leg. */
@@ -752,8 +753,8 @@ static void test_cancel(void **state)
 	grpc_metadata_array_init(&md);
 	grpc_metadata_array_init(&tr);
 	call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-	                                grpc_slice_from_static_string("/search.Search/Query"),
-	                                NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	                                grpc_slice_from_static_string("/search.Search/Query"), NULL,
+	                                gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
@@ -773,19 +774,20 @@ static void test_cancel(void **state)
 		size_t arrived = 0;
 
 		for (size_t i = 0; i < N_SHARDS; i++)
-			arrived += shard_searches(c->direct[i], NULL, &stats_calls[i]) > started[i] + 1;
+			arrived += shard_searches(c->direct[i], NULL) > started[i] + 1;
 		if (arrived == N_SHARDS)
 			break;
 	}
 	t0 = now_ms();
 	grpc_call_cancel(call, NULL);
-	ev = grpc_completion_queue_next(cq, gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-	                                                 gpr_time_from_seconds(5, GPR_TIMESPAN)),
-	                                NULL);
+	ev = grpc_completion_queue_next(
+	        cq,
+	        gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_seconds(5, GPR_TIMESPAN)),
+	        NULL);
 	assert_int_equal(ev.type, GRPC_OP_COMPLETE);
 	print_message("cancelled call: %s\n", sg_status_name(status));
 	assert_int_equal(status, GRPC_STATUS_CANCELLED);
-	took = wait_cancelled(c, base, 2, stats_calls, t0);
+	took = wait_cancelled(c, base, 2, t0);
 	print_message("every shard counted its leg cancelled %.0f ms after the client cancelled\n",
 	              took);
 	/* Long before the legs' own deadline would have cancelled them. */
@@ -808,12 +810,14 @@ static void test_cancel(void **state)
 
 int main(int argc, char **argv)
 {
-	static const spec kill_restart = {.shards = {{.latency_ms = 2}, {.latency_ms = 2},
-	                                             {.latency_ms = 2}}};
-	static const spec hang = {
-	        .shards = {{.latency_ms = 5}, {.latency_ms = 5}, {.latency_ms = 0, .fault = "--hang"}}};
-	static const spec garbage = {
-	        .shards = {{.latency_ms = 1}, {.latency_ms = 1, .fault = "--garbage"}, {.latency_ms = 1}}};
+	static const spec kill_restart = {
+	        .shards = {{.latency_ms = 2}, {.latency_ms = 2}, {.latency_ms = 2}}};
+	static const spec hang = {.shards = {{.latency_ms = 5},
+	                                     {.latency_ms = 5},
+	                                     {.latency_ms = 0, .fault = "--hang"}}};
+	static const spec garbage = {.shards = {{.latency_ms = 1},
+	                                        {.latency_ms = 1, .fault = "--garbage"},
+	                                        {.latency_ms = 1}}};
 	static const spec overload = {
 	        .shards = {{.latency_ms = 50}, {.latency_ms = 50}, {.latency_ms = 50}},
 	        .max_calls = 4};
@@ -828,8 +832,8 @@ int main(int argc, char **argv)
 	                                                 cluster_teardown, (void *)&garbage),
 	        cmocka_unit_test_prestate_setup_teardown(test_overload, cluster_setup,
 	                                                 cluster_teardown, (void *)&overload),
-	        cmocka_unit_test_prestate_setup_teardown(test_cancel, cluster_setup, cluster_teardown,
-	                                                 (void *)&cancel),
+	        cmocka_unit_test_prestate_setup_teardown(test_cancel, cluster_setup,
+	                                                 cluster_teardown, (void *)&cancel),
 	};
 
 	if (argc != 3) {
