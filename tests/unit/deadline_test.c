@@ -51,8 +51,8 @@ static void test_timespec_round_trip(void **state)
 	int64_t now = sg__now_ns();
 	int64_t later = now + 250 * MS;
 	int64_t back = sg__ns_from_timespec(sg__timespec_from_ns(later));
-	/* Two clock reads apart: within a millisecond. */
-	assert_true(back > later - MS && back < later + MS);
+	/* Two clock reads apart; a loaded machine can preempt between them, so allow 20 ms. */
+	assert_true(back > later - 20 * MS && back < later + 20 * MS);
 	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_REALTIME)), SG_NO_DEADLINE);
 	assert_int_equal(sg__ns_from_timespec(gpr_inf_future(GPR_CLOCK_MONOTONIC)), SG_NO_DEADLINE);
 	gpr_timespec inf = sg__timespec_from_ns(SG_NO_DEADLINE);
