@@ -16,6 +16,8 @@
  *   --straggler-pct P    each call is, with probability P %, a straggler answering after
  *   --straggler-ms S     S ms instead of --latency-ms: the tail of issue 4/5. The draw is a
  *                        PRNG seeded by the shard id, so a run repeats exactly
+ *   --straggler-seed N   seed the draw with N instead: replicas of one shard (same
+ *                        --shard-id) then straggle independently, as real replicas do
  *   --fail               every call fails at once with UNAVAILABLE
  *   --garbage            every call answers OK with bytes that are not a SearchResponse
  *                        (sg_leaf_reply_bytes): the aggregator must count a failure, not crash
@@ -25,8 +27,8 @@
  * --listen 127.0.0.1:PORT with a fixed port restarts a shard where its aggregator expects it.
  *
  *   search-shard --shard-id N [--listen 127.0.0.1:0] [--latency-ms L] [--hits H] [--threads T]
- *                [--overlap N] [--straggler-pct P --straggler-ms S] [--fail] [--garbage]
- *                [--hang]
+ *                [--overlap N] [--straggler-pct P --straggler-ms S [--straggler-seed N]]
+ *                [--fail] [--garbage] [--hang]
  *
  * Prints `listening on HOST:PORT` once serving, runs until SIGTERM or SIGINT, exits 0.
  */
@@ -53,6 +55,8 @@ typedef struct shard_cfg {
 	uint32_t overlap;       /* documents 0..overlap-1 are common to every shard */
 	uint32_t straggler_pct; /* 0..100 */
 	uint32_t straggler_ms;
+	uint32_t straggler_seed; /* the draw's seed: --straggler-seed, else the shard id */
+	bool has_seed;
 	bool fail;
 	bool garbage;
 	bool hang;
@@ -106,7 +110,7 @@ static uint32_t shard_latency(shard_cfg *cfg)
 	if (cfg->straggler_pct == 0)
 		return cfg->latency_ms;
 	n = atomic_fetch_add_explicit(&cfg->calls, 1, memory_order_relaxed);
-	if (mix64(((uint64_t)cfg->id << 32) ^ mix64(n)) % 100 < cfg->straggler_pct)
+	if (mix64(((uint64_t)cfg->straggler_seed << 32) ^ mix64(n)) % 100 < cfg->straggler_pct)
 		return cfg->straggler_ms;
 	return cfg->latency_ms;
 }
@@ -195,8 +199,8 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
-	           " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S]"
-	           " [--fail] [--garbage] [--hang]\n");
+	           " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S"
+	           " [--straggler-seed N]] [--fail] [--garbage] [--hang]\n");
 }
 
 int main(int argc, char **argv)
@@ -232,6 +236,10 @@ int main(int argc, char **argv)
 		} else if ((v = flag_value(argc, argv, &i, "--straggler-ms")) != NULL) {
 			if (flag_u32(v, 0, 3600 * 1000, &cfg.straggler_ms) != 0)
 				return flag_bad("--straggler-ms", v);
+		} else if ((v = flag_value(argc, argv, &i, "--straggler-seed")) != NULL) {
+			if (flag_u32(v, 0, UINT32_MAX, &cfg.straggler_seed) != 0)
+				return flag_bad("--straggler-seed", v);
+			cfg.has_seed = true;
 		} else if (strcmp(argv[i], "--fail") == 0) {
 			cfg.fail = true;
 		} else if (strcmp(argv[i], "--garbage") == 0) {
@@ -251,6 +259,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (!cfg.has_seed)
+		cfg.straggler_seed = cfg.id;
 	if (cfg.overlap > cfg.hits) {
 		fprintf(stderr, "search-shard: --overlap %" PRIu32 " exceeds --hits %" PRIu32 "\n",
 		        cfg.overlap, cfg.hits);

@@ -374,27 +374,18 @@ static int start_shards(const bench_opts *o, const scenario *sc, char *shard_lis
 	shard_list[0] = '\0';
 	for (uint32_t i = 0; i < sc->n_shards * reps; i++) {
 		uint32_t shard = i / reps, lat = sc->latency_ms[shard % sc->n_latency];
-		char id[16], lat_s[16], pm[16], sm[16];
+		char id[16], lat_s[16], pm[16], sm[16], seed[16];
 		int straggler_leaf = sc->leaf == SCENARIO_LEAF_STRAGGLER;
 		const char *bin = straggler_leaf ? o->leaf_bin : o->shard_bin;
 		/* search-shard takes whole percents, scatter-bench-leaf permille. */
 		const char *straggle = straggler_leaf              ? "--straggle-permille"
 		                       : sc->straggle_permille > 0 ? "--straggler-pct"
 		                                                   : NULL;
-		char *argv[] = {(char *)bin,
-		                "--shard-id",
-		                id,
-		                "--listen",
-		                "127.0.0.1:0",
-		                "--latency-ms",
-		                lat_s,
-		                "--threads",
-		                "1",
-		                (char *)straggle,
-		                pm,
-		                straggler_leaf ? "--straggle-ms" : "--straggler-ms",
-		                sm,
-		                NULL};
+		char *argv[] = {(char *)bin, "--shard-id", id, "--listen", "127.0.0.1:0",
+		                "--latency-ms", lat_s, "--threads", "1", (char *)straggle, pm,
+		                straggler_leaf ? "--straggle-ms" : "--straggler-ms", sm,
+		                /* search-shard: each process its own draws, replicas too */
+		                straggler_leaf ? NULL : "--straggler-seed", seed, NULL};
 		proc_info p;
 
 		snprintf(id, sizeof(id), "%" PRIu32, shard);
@@ -402,6 +393,7 @@ static int start_shards(const bench_opts *o, const scenario *sc, char *shard_lis
 		snprintf(pm, sizeof(pm), "%" PRIu32,
 		         straggler_leaf ? sc->straggle_permille : sc->straggle_permille / 10);
 		snprintf(sm, sizeof(sm), "%" PRIu32, sc->straggle_ms);
+		snprintf(seed, sizeof(seed), "%" PRIu32, i);
 		if (procs_start(argv, shard_cpu, BENCH_START_TIMEOUT_MS, &p) != 0)
 			return -1;
 		used += (size_t)snprintf(shard_list + used, list_len - used, "%s%s%s",
