@@ -8,7 +8,9 @@
  *   search-aggregator [--config search.yaml] [--shards HOST:PORT[,HOST:PORT...]]
  *                     [--listen 127.0.0.1:0] [--threads T] [--admin HOST:PORT] ...
  *
- * --shards sets group "shards" (groups.shards.targets in the file); --admin serves /metrics
+ * --shards sets group "shards" (groups.shards.targets in the file); a shard served by several
+ * replicas is one entry listing them with '|', "ipv4:10.0.0.1:5001|ipv4:10.0.0.2:5001" (see
+ * sg_server_set_group): hedges and retries go to the next replica. --admin serves /metrics
  * (Prometheus) and the live status page at / on its own HTTP port. Prints `admin on HOST:PORT`
  * (with an admin port) and then `listening on HOST:PORT` once serving; SIGHUP reloads the
  * file's targets; SIGTERM drains and exits 0.
@@ -27,6 +29,6 @@ int main(int argc, char **argv)
 	                           .register_fn = search__search__register,
 	                           .group_flags = groups,
 	                           .n_group_flags = 1,
-	                           .usage = "[--shards HOST:PORT[,HOST:PORT...]]",
+	                           .usage = "[--shards TARGET[|REPLICA...][,TARGET...]]",
 	                   });
 }
