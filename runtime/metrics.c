@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breaker.h"
 #include "scatter/trailer.h"
 
 const double sg__metrics_bounds[SG__METRICS_N_BOUNDS] = {
@@ -231,6 +232,25 @@ double sg__histogram_snap_quantile(const sg__histogram_snap *s, double q)
 	return sg__metrics_bounds[SG__METRICS_N_BOUNDS - 1];
 }
 
+/* Label values (Prometheus, JSON): snake case, as label values usually are. */
+static const char *const metrics_breaker_states[] = {
+        [SG_BREAKER_CLOSED] = "closed",
+        [SG_BREAKER_OPEN] = "open",
+        [SG_BREAKER_HALF_OPEN] = "half_open",
+};
+
+bool sg__target_metrics_breaker(const sg__target_metrics *tm, const char **state, uint64_t *opened)
+{
+	sg__breaker_state st;
+
+	if (tm->breaker == NULL || !tm->breaker->cfg.enabled)
+		return false;
+	st = sg__breaker_state_get(tm->breaker);
+	*state = (unsigned)st < 3 ? metrics_breaker_states[st] : "closed";
+	*opened = atomic_load_explicit(&tm->breaker->opened, memory_order_relaxed);
+	return true;
+}
+
 uint64_t sg__metrics_codes_sum(const atomic_uint_fast64_t *codes)
 {
 	uint64_t n = 0;
@@ -363,6 +383,43 @@ static void render_borrowed(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l, 
 	}
 }
 
+/* The breakers' state (one sample per state, 1 for the current one) and their transitions into
+ * open, for the targets whose breaker is enabled. */
+static void render_breakers(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l)
+{
+	const sg__target_metrics *tm;
+	const char *state;
+	uint64_t opened;
+	bool head = false;
+
+	for (tm = sg__metrics_targets(m); tm != NULL; tm = sg__target_metrics_next(tm)) {
+		if (!sg__target_metrics_breaker(tm, &state, &opened))
+			continue;
+		if (!head)
+			render_head(b, "scatter_breaker_state", "gauge",
+			            "The circuit breaker of a backend target: 1 for its state "
+			            "(closed, open, half_open), 0 for the others.");
+		head = true;
+		for (size_t i = 0; i < 3; i++)
+			sg__strbuf_printf(b, "scatter_breaker_state{%s,state=\"%s\"} %d\n",
+			                  render_target_labels(l, tm), metrics_breaker_states[i],
+			                  strcmp(state, metrics_breaker_states[i]) == 0);
+	}
+	head = false;
+	for (tm = sg__metrics_targets(m); tm != NULL; tm = sg__target_metrics_next(tm)) {
+		if (!sg__target_metrics_breaker(tm, &state, &opened))
+			continue;
+		if (!head)
+			render_head(
+			        b, "scatter_breaker_transitions_total", "counter",
+			        "Transitions of a backend target's circuit breaker into a state "
+			        "(the breaker counts those into open).");
+		head = true;
+		sg__strbuf_printf(b, "scatter_breaker_transitions_total{%s,state=\"open\"} %llu\n",
+		                  render_target_labels(l, tm), (unsigned long long)opened);
+	}
+}
+
 static void render_targets(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l)
 {
 	const sg__target_metrics *tm;
@@ -393,6 +450,7 @@ static void render_targets(const sg__metrics *m, sg__strbuf *b, sg__strbuf *l)
 	                "Hedges to a backend target whose answer was the leg's.");
 	render_borrowed(m, b, l, borrowed_retries, "scatter_backend_retries_total",
 	                "Retries sent to a backend target after a transient failure.");
+	render_breakers(m, b, l);
 }
 
 sg_err sg__metrics_render(const sg__metrics *m, sg__strbuf *out)

@@ -66,6 +66,9 @@ typedef struct sg__target_metrics {
 	const atomic_uint_fast64_t *hedges_sent;
 	const atomic_uint_fast64_t *hedges_won;
 	const atomic_uint_fast64_t *retries;
+	/* The target's circuit breaker (its guard's), read with sg__breaker_state_get and its
+	 * `opened` counter; NULL or not enabled: not exported. */
+	const struct sg__breaker *breaker;
 } sg__target_metrics;
 
 /* The registry; embedded in the server. Lists in creation order: the controlling thread
@@ -119,6 +122,9 @@ uint64_t sg__histogram_snap_count(const sg__histogram_snap *s);
  * the bucket it falls in as Prometheus' histogram_quantile does (the +Inf bucket answers its
  * lower bound). 0 when s is empty. */
 double sg__histogram_snap_quantile(const sg__histogram_snap *s, double q);
+
+/* Whether tm has a breaker that is enabled; its state and transitions into open then. */
+bool sg__target_metrics_breaker(const sg__target_metrics *tm, const char **state, uint64_t *opened);
 
 /* Sum of a per-code counter array. */
 uint64_t sg__metrics_codes_sum(const atomic_uint_fast64_t *codes);

@@ -260,6 +260,7 @@ static void server_wire_backends(sg_server *s)
 				be->metrics->hedges_sent = &be->hedge.hedges_sent;
 				be->metrics->hedges_won = &be->hedge.hedges_won;
 				be->metrics->retries = &be->hedge.retries;
+				be->metrics->breaker = &be->guard.breaker;
 			}
 		}
 	}

@@ -247,13 +247,18 @@ static void json_ms(sg__strbuf *b, const sg__histogram_snap *h, double q)
 		sg__strbuf_printf(b, "%.3f", sg__histogram_snap_quantile(h, q) * 1000.0);
 }
 
-static const char *status_health(const status_delta *d)
+static const char *status_health(const status_delta *d, const char *breaker)
 {
+	if (breaker != NULL && strcmp(breaker, "open") == 0)
+		return "down";
+	if (d->ok + d->failed == 0 && breaker != NULL && strcmp(breaker, "half_open") == 0)
+		return "degraded";
 	if (d->ok + d->failed == 0)
 		return "idle";
 	if (d->ok == 0)
 		return "down";
-	if (d->failed > 0 || d->partial > 0)
+	if (d->failed > 0 || d->partial > 0 ||
+	    (breaker != NULL && strcmp(breaker, "half_open") == 0))
 		return "degraded";
 	return "up";
 }
@@ -314,7 +319,7 @@ static void json_method(sg__strbuf *b, const status_series *s, int64_t now_ns)
 	sg__strbuf_printf(b, "{\"method\":");
 	sg__strbuf_json_string(b, mm->method);
 	sg__strbuf_printf(b, ",\"health\":\"%s\",\"calls\":%llu,\"failed\":%llu,\"partial\":%llu",
-	                  status_health(&d),
+	                  status_health(&d, NULL),
 	                  (unsigned long long)(now.ok + now.failed + now.cancelled),
 	                  (unsigned long long)now.failed, (unsigned long long)now.partial);
 	sg__strbuf_printf(b, ",\"partial_rate\":");
@@ -329,17 +334,25 @@ static void json_target(sg__strbuf *b, const status_series *s, int64_t now_ns)
 	status_point now;
 	status_delta d;
 
+	const char *breaker = NULL;
+	uint64_t opened = 0;
+
 	status_point_read(s, now_ns, &now);
 	status_diff(&now, status_window_start(s, now_ns), &d);
+	if (!sg__target_metrics_breaker(tm, &breaker, &opened))
+		breaker = NULL;
 	sg__strbuf_printf(b, "{\"group\":");
 	sg__strbuf_json_string(b, tm->group);
 	sg__strbuf_printf(b, ",\"target\":");
 	sg__strbuf_json_string(b, tm->target);
 	sg__strbuf_printf(b, ",\"health\":\"%s\",\"legs\":%llu,\"failed\":%llu,\"in_flight\":%lld",
-	                  status_health(&d),
+	                  status_health(&d, breaker),
 	                  (unsigned long long)(now.ok + now.failed + now.cancelled),
 	                  (unsigned long long)now.failed,
 	                  (long long)atomic_load_explicit(&tm->in_flight, memory_order_relaxed));
+	if (breaker != NULL)
+		sg__strbuf_printf(b, ",\"breaker\":{\"state\":\"%s\",\"opened\":%llu}", breaker,
+		                  (unsigned long long)opened);
 	if (tm->hedges_sent != NULL && tm->hedges_won != NULL && tm->retries != NULL)
 		sg__strbuf_printf(b, ",\"hedges_sent\":%llu,\"hedges_won\":%llu,\"retries\":%llu",
 		                  (unsigned long long)status_load(tm->hedges_sent),

@@ -13,8 +13,9 @@
  *   error_rate  failed / (ok + failed); CANCELLED is neither (a gather cutting legs short is
  *               its choice; a client leaving is the client's)
  *   p50/p99     latency quantiles from the histogram's buckets
- *   health      "down": legs (calls) ended and none was OK; "degraded": some failed, or
- *               (methods) some answers were partial; "idle": nothing ended; else "up"
+ *   health      "down": the breaker is open, or legs (calls) ended and none was OK;
+ *               "degraded": the breaker is half-open, some failed, or (methods) some answers
+ *               were partial; "idle": nothing ended; else "up"
  * and a series per second (rate, error rate, p99) over the last SG__STATUS_POINTS - 1 seconds
  * for the sparklines.
  */

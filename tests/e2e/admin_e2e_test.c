@@ -8,8 +8,9 @@
  *                figures checked; the status page and the HTTP errors. Across a SIGHUP
  *                reload, a target the reload adds gets its own series.
  *   status_page  headless Chromium loads the live page while traffic flows: the dead shard's
- *                tile shows it down and the live ones up (from the DOM after the page's script
- *                has rendered /status.json), and a screenshot is written for people to look at.
+ *                tile shows it down with its breaker open and the live ones up and closed (from
+ *                the DOM after the page's script has rendered /status.json), and a screenshot is
+ *                written for people to look at.
  *
  *   admin_e2e_test metrics <search-shard> <search-aggregator>
  *   admin_e2e_test status_page <search-shard> <search-aggregator> <chromium|NOTFOUND> <png> <dir>
@@ -48,7 +49,8 @@
 
 #define N_SHARDS          3
 #define DEAD_SHARD        2
-#define N_CALLS           5
+#define N_CALLS           12 /* past the default breaker's min_calls (10): it opens */
+#define BREAKER_MIN_CALLS 10
 #define READY_TIMEOUT_MS  15000 /* process start under ASan on a busy 2-core machine */
 #define STOP_TIMEOUT_MS   10000
 #define CALL_TIMEOUT_MS   5000
@@ -601,8 +603,23 @@ static void test_metrics(void **state)
 
 		assert_true(prom_value(&d, "scatter_backend_legs_total", "group", "shards",
 		                       "target", t, "code", "OK", NULL) == (up ? N_CALLS : 0));
-		assert_true(prom_value(&d, "scatter_backend_leg_duration_seconds_count", "group",
-		                       "shards", "target", t, NULL) == N_CALLS);
+		/* The dead shard's breaker opens after min_calls failures: the legs it refuses
+		 * after that are counted, but not timed (they never left). */
+		double timed = prom_value(&d, "scatter_backend_leg_duration_seconds_count", "group",
+		                          "shards", "target", t, NULL);
+		if (up)
+			assert_true(timed == N_CALLS);
+		else
+			assert_true(timed >= BREAKER_MIN_CALLS && timed <= N_CALLS);
+		assert_true(prom_value(&d, "scatter_breaker_state", "target", t, "state",
+		                       up ? "closed" : "open", NULL) == 1);
+		assert_true(prom_value(&d, "scatter_breaker_state", "target", t, "state",
+		                       up ? "open" : "closed", NULL) == 0);
+		assert_true(prom_value(&d, "scatter_breaker_state", "target", t, "state",
+		                       "half_open", NULL) == 0);
+		double opened = prom_value(&d, "scatter_breaker_transitions_total", "target", t,
+		                           "state", "open", NULL);
+		assert_true(up ? opened == 0 : opened >= 1);
 		assert_true(prom_value(&d, "scatter_backend_in_flight", "group", "shards", "target",
 		                       t, NULL) == 0);
 		/* search.proto's Query is not hedged or retried: real zeros, per target. */
@@ -640,6 +657,9 @@ static void test_metrics(void **state)
 		assert_string_equal(mj_get(b, "health")->string, i == DEAD_SHARD ? "down" : "up");
 		assert_true(mj_get(b, "failed")->number == (i == DEAD_SHARD ? N_CALLS : 0));
 		assert_true(mj_get(b, "error_rate")->number == (i == DEAD_SHARD ? 1 : 0));
+		assert_true(mj_is(mj_get(b, "breaker"), MJ_OBJECT));
+		assert_string_equal(mj_get(mj_get(b, "breaker"), "state")->string,
+		                    i == DEAD_SHARD ? "open" : "closed");
 	}
 	mj_free(&doc);
 
@@ -892,6 +912,8 @@ static void wait_for_history(cluster *c)
 		status_fetch(c->admin_port, &doc);
 		b = status_backend(&doc, c->shards[DEAD_SHARD].addr);
 		ready = strcmp(mj_get(b, "health")->string, "down") == 0 &&
+		        mj_is(mj_get(b, "breaker"), MJ_OBJECT) &&
+		        strcmp(mj_get(mj_get(b, "breaker"), "state")->string, "open") == 0 &&
 		        mj_get(mj_get(b, "series"), "p99_ms")->n >= 5;
 		mj_free(&doc);
 		if (ready)
@@ -961,11 +983,19 @@ static void test_status_page(void **state)
 		fail_msg("the dead shard's tile says \"%s\", not down; DOM:\n%s", health, dom);
 	tile_attr(dom, c->shards[DEAD_SHARD].addr, "class", health, sizeof(health));
 	assert_string_equal(health, "tile down");
+	/* The breaker tripped: the tile says so (open, or half-open while it probes). */
+	tile_attr(dom, c->shards[DEAD_SHARD].addr, "data-breaker", health, sizeof(health));
+	if (strcmp(health, "open") != 0 && strcmp(health, "half_open") != 0)
+		fail_msg("the dead shard's breaker shows \"%s\"", health);
+	if (strcmp(health, "open") == 0)
+		assert_non_null(strstr(dom, "breaker <b class=\"open\">open</b>"));
 	for (size_t i = 0; i < N_SHARDS; i++) {
 		if (i == DEAD_SHARD)
 			continue;
 		tile_attr(dom, c->shards[i].addr, "data-health", health, sizeof(health));
 		assert_string_equal(health, "up");
+		tile_attr(dom, c->shards[i].addr, "data-breaker", health, sizeof(health));
+		assert_string_equal(health, "closed");
 	}
 	assert_non_null(strstr(dom, "<polyline")); /* a latency sparkline was drawn */
 	free(dom);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "breaker.h"
 #include "metrics.h"
 #include "minijson.h"
 #include "status.h"
@@ -144,6 +145,78 @@ static void test_exposition(void **state)
 	snprintf(line, sizeof(line), "scatter_backend_retries_total{%s} 2", l);
 	assert_line(text, line);
 	free(text);
+	sg__metrics_fini(&m);
+}
+
+/* A target's breaker: its state as three samples, transitions into open; none when disabled. */
+static void test_breaker_exposition(void **state)
+{
+	sg_breaker_desc d = {.enabled = true,
+	                     .window = 20,
+	                     .min_calls = 4,
+	                     .failure_rate_pct = 50,
+	                     .slow_rate_pct = 100,
+	                     .open_ms = 1000,
+	                     .half_open_probes = 1};
+	sg__breaker br, off;
+	sg__metrics m;
+	char *text;
+
+	(void)state;
+	sg__metrics_init(&m);
+	assert_int_equal(sg__breaker_init(&br, &d, "a"), SG_OK);
+	assert_int_equal(sg__breaker_init(&off, NULL, "b"), SG_OK);
+	sg__target_metrics *a = sg__metrics_target(&m, "g", "a");
+	sg__target_metrics *b = sg__metrics_target(&m, "g", "b");
+	a->breaker = &br;
+	b->breaker = &off;
+	text = render(&m);
+	assert_line(text, "# TYPE scatter_breaker_state gauge");
+	assert_line(text, "scatter_breaker_state{group=\"g\",target=\"a\",state=\"closed\"} 1");
+	assert_line(text, "scatter_breaker_state{group=\"g\",target=\"a\",state=\"open\"} 0");
+	assert_line(text, "scatter_breaker_state{group=\"g\",target=\"a\",state=\"half_open\"} 0");
+	assert_line(text, "# TYPE scatter_breaker_transitions_total counter");
+	assert_line(text,
+	            "scatter_breaker_transitions_total{group=\"g\",target=\"a\",state=\"open\"} 0");
+	assert_null(strstr(text, "target=\"b\",state=")); /* disabled: not exported */
+	free(text);
+
+	/* Four failures in a row open it. */
+	for (int i = 0; i < 4; i++) {
+		sg__breaker_ticket t = sg__breaker_admit(&br, (int64_t)i * 1000000);
+
+		assert_int_not_equal(t, SG_BREAKER_REJECTED);
+		sg__breaker_record(&br, t, GRPC_STATUS_UNAVAILABLE, 100, 1000000,
+		                   (int64_t)i * 1000000);
+	}
+	text = render(&m);
+	assert_line(text, "scatter_breaker_state{group=\"g\",target=\"a\",state=\"open\"} 1");
+	assert_line(text, "scatter_breaker_state{group=\"g\",target=\"a\",state=\"closed\"} 0");
+	assert_line(text,
+	            "scatter_breaker_transitions_total{group=\"g\",target=\"a\",state=\"open\"} 1");
+	free(text);
+
+	/* The status page sees it: the target is down whatever its legs said. */
+	sg__status *st;
+	sg__strbuf sb;
+	size_t len;
+	mj doc;
+
+	assert_int_equal(sg__status_alloc(&m, 0, &st), SG_OK);
+	sg__strbuf_init(&sb);
+	assert_int_equal(sg__status_render(st, S_NS, &sb), SG_OK);
+	text = sg__strbuf_take(&sb, &len);
+	assert_int_equal(mj_parse(text, &doc, NULL), 0);
+	const mj *be = &mj_get(&doc, "backends")->items[0];
+	assert_string_equal(mj_get(be, "health")->string, "down");
+	assert_string_equal(mj_get(mj_get(be, "breaker"), "state")->string, "open");
+	assert_true(mj_get(mj_get(be, "breaker"), "opened")->number == 1);
+	assert_null(mj_get(&mj_get(&doc, "backends")->items[1], "breaker"));
+	mj_free(&doc);
+	free(text);
+	sg__status_free(st);
+	sg__breaker_fini(&br);
+	sg__breaker_fini(&off);
 	sg__metrics_fini(&m);
 }
 
@@ -303,6 +376,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_records_are_found_again),
 	        cmocka_unit_test(test_exposition),
+	        cmocka_unit_test(test_breaker_exposition),
 	        cmocka_unit_test(test_null_records_are_not_counted),
 	        cmocka_unit_test(test_quantiles),
 	        cmocka_unit_test(test_status_history),
