@@ -116,15 +116,13 @@ static void slot_complete(sg__op *op, bool ok)
 
 	switch (s->kind) {
 	case SG_ACCEPT_FANOUT:
-		/* Request metadata is not used: the array is ours, its entries the call's. */
-		grpc_metadata_array_destroy(&md);
+		/* The metadata goes with the call: its allowed entries are forwarded. */
 		grpc_call_details_destroy(&details);
-		sg__call_accept(s->w, s->fanout, call, deadline, payload);
+		sg__call_accept(s->w, s->fanout, call, deadline, payload, &md);
 		break;
 	case SG_ACCEPT_LEAF:
-		grpc_metadata_array_destroy(&md);
 		grpc_call_details_destroy(&details);
-		sg__leaf_accept(s->w, s->leaf, call, payload);
+		sg__leaf_accept(s->w, s->leaf, call, payload, &md);
 		break;
 	case SG_ACCEPT_UNKNOWN:
 		unknown_answer(call, &details, &md);

@@ -23,6 +23,8 @@ static void group_fini(sg__group *g)
 	free(g->legs);
 	free(g->shards);
 	free(g->name);
+	sg__tls_fini(g->tls);
+	free(g->tls);
 }
 
 /* How many replicas target lists ("a|b|c"); 0 if it is not a valid list (NULL, empty, an
@@ -84,6 +86,31 @@ nomem:
 	return SG_ENOMEM;
 }
 
+sg_err sg__backends_set_tls(sg__backends *b, const char *name, const sg_tls_opts *opts)
+{
+	sg__group *g;
+	sg__tls *t;
+	sg_err rv;
+
+	if (b == NULL || name == NULL || opts == NULL)
+		return SG_EINVAL;
+	if (b->backends != NULL)
+		return SG_ESTATE;
+	/* The groups are the caller's (b is not const): only the lookup returns them const. */
+	if ((g = (sg__group *)sg__backends_group(b, name)) == NULL)
+		return SG_ENOENT;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SG_ENOMEM;
+	if ((rv = sg__tls_load(t, opts, SG_TLS_CALL)) != SG_OK) {
+		free(t); /* the reason is logged */
+		return rv;
+	}
+	sg__tls_fini(g->tls);
+	free(g->tls);
+	g->tls = t;
+	return SG_OK;
+}
+
 const sg__group *sg__backends_group(const sg__backends *b, const char *name)
 {
 	for (size_t i = 0; i < b->n_groups; i++) {
@@ -93,17 +120,18 @@ const sg__group *sg__backends_group(const sg__backends *b, const char *name)
 	return NULL;
 }
 
-static sg__backend *backend_find(sg__backends *b, const char *target)
+/* The backend for target over tls (NULL: plaintext) still in use, or NULL. */
+static sg__backend *backend_find(sg__backends *b, const char *target, const sg__tls *tls)
 {
 	/* One nobody refers to any more is not reused: its channel is gone, or going on a
 	 * worker. (At connect, every backend found has its first group's reference.) */
 	for (size_t i = 0; i < b->n_backends; i++) {
-		if (strcmp(b->backends[i].target, target) == 0 &&
+		if (strcmp(b->backends[i].target, target) == 0 && b->backends[i].tls == tls &&
 		    atomic_load(&b->backends[i].refs) > 0)
 			return &b->backends[i];
 	}
 	for (sg__backend *be = b->added; be != NULL; be = be->next_added) {
-		if (strcmp(be->target, target) == 0 && atomic_load(&be->refs) > 0)
+		if (strcmp(be->target, target) == 0 && be->tls == tls && atomic_load(&be->refs) > 0)
 			return be;
 	}
 	return NULL;
@@ -159,12 +187,14 @@ sg_err sg__backends_set_resilience(sg__backends *b, const char *group, const sg_
 	return SG_OK;
 }
 
-/* Opens be's channel to target (taken), with the backends' arguments; its guard from r (NULL:
- * none). */
+/* Opens be's channel to target (taken) over tls (NULL: plaintext; creds are made from it),
+ * with the backends' arguments; its guard from r (NULL: none). */
 static sg_err backend_open(sg__backend *be, const sg_resilience_desc *r, char *target,
-                           grpc_channel_credentials *creds, const grpc_channel_args *args)
+                           const sg__tls *tls, grpc_channel_credentials *creds,
+                           const grpc_channel_args *args)
 {
 	be->target = target;
+	be->tls = tls;
 	sg__latency_init(&be->latency);
 	atomic_init(&be->refs, 0);
 	atomic_init(&be->closed, false);
@@ -183,13 +213,13 @@ static sg_err backend_open(sg__backend *be, const sg_resilience_desc *r, char *t
 	/* Connect now rather than on the first call: the first call does not pay for the
 	 * handshake, and a gather that ends early on it still reaches every backend. */
 	(void)grpc_channel_check_connectivity_state(be->channel, 1);
-	sg__log(SG_LOG_DEBUG, "channel to %s", target);
+	sg__log(SG_LOG_DEBUG, "channel to %s%s", target, tls != NULL ? " (TLS)" : "");
 	return SG_OK;
 }
 
-/* The channel for target (len bytes of a replica list), made once. */
+/* The channel for target (len bytes of a replica list) over tls, made once. */
 static sg_err backend_add(sg__backends *b, const sg_resilience_desc *r, const char *target,
-                          size_t len, grpc_channel_credentials *creds,
+                          size_t len, const sg__tls *tls, grpc_channel_credentials *creds,
                           const grpc_channel_args *args, bool in_array, sg__backend **out)
 {
 	char *copy = strndup(target, len);
@@ -199,14 +229,14 @@ static sg_err backend_add(sg__backends *b, const sg_resilience_desc *r, const ch
 		return SG_ENOMEM;
 	/* A channel whose last user is letting go on a worker right now cannot be taken back:
 	 * a new one is made instead. */
-	if ((be = backend_find(b, copy)) != NULL && backend_tryref(be)) {
+	if ((be = backend_find(b, copy, tls)) != NULL && backend_tryref(be)) {
 		free(copy);
 	} else if (in_array) {
 		/* At connect: in the array, sized for every replica. */
 		sg_err rv;
 
 		be = &b->backends[b->n_backends];
-		if ((rv = backend_open(be, r, copy, creds, args)) != SG_OK)
+		if ((rv = backend_open(be, r, copy, tls, creds, args)) != SG_OK)
 			return rv;
 		b->n_backends++;
 		sg__backend_ref(be);
@@ -218,7 +248,7 @@ static sg_err backend_add(sg__backends *b, const sg_resilience_desc *r, const ch
 			free(copy);
 			return SG_ENOMEM;
 		}
-		if ((rv = backend_open(be, r, copy, creds, args)) != SG_OK) {
+		if ((rv = backend_open(be, r, copy, tls, creds, args)) != SG_OK) {
 			free(be);
 			return rv;
 		}
@@ -231,10 +261,10 @@ static sg_err backend_add(sg__backends *b, const sg_resilience_desc *r, const ch
 	return SG_OK;
 }
 
-/* The shard of target: one backend per replica. */
+/* The shard of target: one backend per replica, over tls. */
 static sg_err backend_add_shard(sg__backends *b, const sg_resilience_desc *r, const char *target,
-                                grpc_channel_credentials *creds, const grpc_channel_args *args,
-                                bool in_array, sg__shard *out)
+                                const sg__tls *tls, grpc_channel_credentials *creds,
+                                const grpc_channel_args *args, bool in_array, sg__shard *out)
 {
 	const char *p = target;
 	sg_err rv;
@@ -244,7 +274,7 @@ static sg_err backend_add_shard(sg__backends *b, const sg_resilience_desc *r, co
 	for (;;) {
 		size_t len = strcspn(p, "|");
 
-		if ((rv = backend_add(b, r, p, len, creds, args, in_array,
+		if ((rv = backend_add(b, r, p, len, tls, creds, args, in_array,
 		                      &out->replicas[out->n])) != SG_OK)
 			return rv;
 		out->n++;
@@ -270,16 +300,33 @@ static const grpc_arg backend_arg_list[] = {
          .value.string = "{\"loadBalancingConfig\":[{\"round_robin\":{}}]}"},
 };
 
-static const grpc_channel_args backend_args = {
-        .num_args = sizeof(backend_arg_list) / sizeof(backend_arg_list[0]),
-        .args = (grpc_arg *)backend_arg_list,
-};
+#define BACKEND_N_ARGS (sizeof(backend_arg_list) / sizeof(backend_arg_list[0]))
+
+/* backend_arg_list and the message limits when configured (sg_server_set_message_limits), in
+ * list[BACKEND_N_ARGS + 2]. */
+static grpc_channel_args backend_args(const sg__backends *b, grpc_arg *list)
+{
+	grpc_channel_args args = {.num_args = BACKEND_N_ARGS, .args = list};
+
+	memcpy(list, backend_arg_list, sizeof(backend_arg_list));
+	if (b->max_recv > 0)
+		list[args.num_args++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+		                                   .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+		                                   .value.integer = (int)b->max_recv};
+	if (b->max_send > 0)
+		list[args.num_args++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+		                                   .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+		                                   .value.integer = (int)b->max_send};
+	return args;
+}
 
 /* g's shards (and legs, their first replicas) resolved to channels; the group takes a reference
  * on each. */
 static sg_err backend_resolve_group(sg__backends *b, sg__group *g, bool in_array)
 {
-	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	grpc_channel_credentials *creds = sg__tls_channel_credentials(g->tls);
+	grpc_arg list[BACKEND_N_ARGS + 2];
+	grpc_channel_args args = backend_args(b, list);
 	sg__backend **legs = calloc(g->n, sizeof(*legs));
 	sg__shard *shards = calloc(g->n, sizeof(*shards));
 	sg_err rv = SG_OK;
@@ -289,7 +336,7 @@ static sg_err backend_resolve_group(sg__backends *b, sg__group *g, bool in_array
 		rv = SG_ENOMEM;
 	for (; j < g->n && rv == SG_OK; j++) {
 		rv = backend_add_shard(b, g->has_resilience ? &g->resilience : NULL, g->targets[j],
-		                       creds, &backend_args, in_array, &shards[j]);
+		                       g->tls, creds, &args, in_array, &shards[j]);
 		legs[j] = shards[j].replicas[0];
 	}
 	grpc_channel_credentials_release(creds);

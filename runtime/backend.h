@@ -35,13 +35,16 @@
 #include "hedge.h"
 #include "metrics.h"
 #include "scatter/error.h"
+#include "scatter/server.h"
+#include "tls.h"
 
 /* Replicas one shard may list ("a|b|..."). */
 #define SG__REPLICAS_MAX 8
 
-/* One distinct target (a replica) and its channel. */
+/* One distinct (target, TLS settings) pair, a replica, and its channel. */
 typedef struct sg__backend {
-	char *target; /* owned */
+	char *target;       /* owned */
+	const sg__tls *tls; /* borrowed from the group that made it; NULL: plaintext */
 	grpc_channel *channel;
 	/* Hedging and retries (any worker; atomics): its answers' latency, its A6 token budget
 	 * (configured by the first method routed to it), its hedge and retry counters. */
@@ -77,6 +80,7 @@ typedef struct sg__group {
 	sg_resilience_desc resilience;
 	bool has_resilience;
 	bool resilience_override; /* set by the config: methods' defaults do not replace it */
+	sg__tls *tls;             /* owned; NULL: plaintext (sg__backends_set_tls) */
 } sg__group;
 
 typedef struct sg__backends {
@@ -85,6 +89,9 @@ typedef struct sg__backends {
 	sg__backend *backends; /* after connect; owned */
 	size_t n_backends;
 	sg__backend *added; /* made by reloads, newest first; owned, each freed at fini */
+	/* Largest message a channel receives / sends (0: gRPC's default). */
+	size_t max_recv;
+	size_t max_send;
 } sg__backends;
 
 void sg__backends_init(sg__backends *b);
@@ -94,6 +101,10 @@ void sg__backends_init(sg__backends *b);
  * after connect. */
 sg_err sg__backends_set_group(sg__backends *b, const char *name, const char *const *targets,
                               size_t n);
+
+/* Calls group `name` over TLS from opts' files (read and checked now: see tls.h). SG_ENOENT
+ * if the group is not set, SG_ESTATE after connect; replaces earlier TLS settings. */
+sg_err sg__backends_set_tls(sg__backends *b, const char *name, const sg_tls_opts *opts);
 
 /* The group called name, or NULL. Borrowed: valid until fini. */
 const sg__group *sg__backends_group(const sg__backends *b, const char *name);
@@ -105,8 +116,10 @@ const sg__group *sg__backends_group(const sg__backends *b, const char *name);
 sg_err sg__backends_set_resilience(sg__backends *b, const char *group, const sg_resilience_desc *r,
                                    bool override);
 
-/* Creates the channels, one per distinct replica (plaintext; gRPC's own retries off: Scatter
- * decides about retrying; round_robin over a target's addresses). */
+/* Creates the channels, one per distinct replica (plaintext or the group's TLS, with the
+ * message limits; gRPC's own retries off: Scatter decides about retrying; round_robin over a
+ * target's addresses). A target named by groups with different TLS settings gets one channel
+ * per group. */
 sg_err sg__backends_connect(sg__backends *b);
 
 /* After connect (reload): replaces the targets of group `name` (copied, checked as
@@ -120,7 +133,7 @@ void sg__backends_restore(sg__backends *b, const char *name, char **old_targets,
 void sg__backends_free_targets(char **targets, size_t n);
 
 /* After sg__backends_retarget: the group's shards, each replica an existing channel to that
- * target or a new one (connecting at once). */
+ * target or a new one (connecting at once, with the group's TLS and the message limits). */
 sg_err sg__backends_resolve(sg__backends *b, const char *name);
 
 /* A reference on be (any thread); the last release destroys the channel. */

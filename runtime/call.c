@@ -11,6 +11,7 @@
 #include "admission.h"
 #include "bytes.h"
 #include "deadline.h"
+#include "forward.h"
 #include "leg.h"
 #include "log.h"
 #include "op.h"
@@ -30,11 +31,12 @@ typedef struct sg__call {
 	sg__routes *rs; /* the legs' routes, taken at accept: a reload does not move this call */
 	grpc_call *call;
 	grpc_byte_buffer *payload;
-	int cancelled;  /* written by RECV_CLOSE_ON_SERVER */
-	unsigned refs;  /* accept + close + each leg in flight + the answer batch */
-	bool answered;  /* the answer is sent or the client is gone: answer no more */
-	bool delivered; /* the answer batch completed OK: the client had not left */
-	bool partial;   /* answered OK without some legs' parts (metrics) */
+	grpc_metadata_array md; /* received; its slices are the call's (forwarded ones too) */
+	int cancelled;          /* written by RECV_CLOSE_ON_SERVER */
+	unsigned refs;          /* accept + close + each leg in flight + the answer batch */
+	bool answered;          /* the answer is sent or the client is gone: answer no more */
+	bool delivered;         /* the answer batch completed OK: the client had not left */
+	bool partial;           /* answered OK without some legs' parts (metrics) */
 	uint32_t n_legs;
 	uint32_t legs_started; /* legs whose start was attempted (a prefix of legs) */
 	int64_t started_ns;
@@ -63,6 +65,7 @@ static void call_free(sg__call *c)
 		grpc_byte_buffer_destroy(c->payload);
 	if (c->response != NULL)
 		grpc_byte_buffer_destroy(c->response);
+	grpc_metadata_array_destroy(&c->md);
 	/* Legs are unref'd as they end, so the parent goes last. */
 	grpc_call_unref(c->call);
 	/* After the unref: trailers and messages were handed to gRPC as static slices into the
@@ -297,6 +300,26 @@ static sg_err call_merge(sg__call *c, const sg_legs_summary *sum)
 	return sg__bytes_encode(out, &c->response);
 }
 
+/* Whether the encoded answer is over the configured limit; if so it is dropped and *message
+ * says why. Checked here rather than left to gRPC, so that the client gets a reason and the
+ * per-leg trailers. */
+static bool call_over_limit(sg__call *c, const char **message)
+{
+	size_t len = grpc_byte_buffer_length(c->response), max = c->f->max_send;
+	char *msg;
+
+	if (max == 0 || len <= max)
+		return false;
+	grpc_byte_buffer_destroy(c->response);
+	c->response = NULL;
+	if ((msg = sg__arena_alloc(&c->arena, 128)) != NULL)
+		snprintf(msg, 128, "merged answer of %zu bytes exceeds the limit of %zu bytes", len,
+		         max);
+	*message = msg != NULL ? msg : "merged answer exceeds the size limit";
+	sg__log(SG_LOG_WARN, "%s: %s", c->f->m->path, *message);
+	return true;
+}
+
 /* The gather is done (or aborted), or a required leg failed: cut the other legs short and
  * answer with what there is. */
 static void call_finish(sg__call *c, sg__gather_verdict verdict)
@@ -356,6 +379,8 @@ static void call_finish(sg__call *c, sg__gather_verdict verdict)
 			         sg_strerror(rv));
 		message = msg != NULL ? msg : "merge failed";
 		sg__log(SG_LOG_ERROR, "%s: %s", c->f->m->path, message);
+	} else if (call_over_limit(c, &message)) {
+		code = GRPC_STATUS_RESOURCE_EXHAUSTED;
 	}
 	/* Partial: a leg failed, or the gather cut legs short for time (best effort), not because
 	 * it had what it needed. */
@@ -527,7 +552,7 @@ static bool call_start_gather(sg__call *c)
 }
 
 void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_timespec deadline,
-                     grpc_byte_buffer *payload)
+                     grpc_byte_buffer *payload, grpc_metadata_array *md)
 {
 	int64_t now = sg__now_ns(), incoming, leg_deadline;
 	sg__routes *rs;
@@ -552,11 +577,14 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", f->m->path);
 		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
 		                             NULL);
+		grpc_metadata_array_destroy(md);
 		grpc_call_unref(call);
 		if (payload != NULL)
 			grpc_byte_buffer_destroy(payload);
 		return;
 	}
+	c->md = *md;
+	grpc_metadata_array_init(md);
 	c->close_op.complete = call_close_complete;
 	c->send_op.complete = call_send_complete;
 	c->w = w;
@@ -585,6 +613,11 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 	if (leg_deadline <= now) {
 		call_reject(c, GRPC_STATUS_DEADLINE_EXCEEDED,
 		            "no time left for legs (deadline margin %u ms)", f->m->margin_ms);
+		goto out;
+	}
+	if (sg__forward_pick(f->forward, &c->md, &c->arena, &c->leg_ctx.md, &c->leg_ctx.n_md) !=
+	    SG_OK) {
+		call_reject(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for the metadata");
 		goto out;
 	}
 	if (call_start_gather(c))

@@ -17,9 +17,10 @@
 #include "fanout.h"
 #include "worker.h"
 
-/* Serves one call of f on w (the calling worker). Takes ownership of call and of payload (NULL
- * when the client sent no message). deadline is the client's, any clock, infinite for none. */
+/* Serves one call of f on w (the calling worker). Takes ownership of call, of payload (NULL
+ * when the client sent no message) and of md, the call's received metadata (moved out: *md is
+ * left empty). deadline is the client's, any clock, infinite for none. */
 void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_timespec deadline,
-                     grpc_byte_buffer *payload);
+                     grpc_byte_buffer *payload, grpc_metadata_array *md);
 
 #endif

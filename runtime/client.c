@@ -13,27 +13,39 @@
 #include "bytes.h"
 #include "deadline.h"
 #include "op.h"
+#include "tls.h"
 
 #define CLIENT_DEFAULT_TIMEOUT_MS 10000
 
 struct sg_client {
 	grpc_channel *channel;
 	grpc_completion_queue *cq; /* pluck: the calling thread waits for its own batch */
+	grpc_metadata *md;         /* sent with every call (sg_client_set_metadata); owned slices */
+	size_t n_md;
 };
 
-sg_err sg_client_open(const char *target, sg_client **out)
+/* Opens c over tls (NULL: plaintext). */
+static sg_err client_open(const char *target, const sg_tls_opts *tls, sg_client **out)
 {
 	grpc_channel_credentials *creds;
+	sg__tls t = {0};
 	sg_client *c;
+	sg_err rv;
 
 	if (target == NULL || target[0] == '\0' || out == NULL)
 		return SG_EINVAL;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if (tls != NULL && (rv = sg__tls_load(&t, tls, SG_TLS_CALL)) != SG_OK)
+		return rv;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		sg__tls_fini(&t);
 		return SG_ENOMEM;
+	}
 	grpc_init();
-	creds = grpc_insecure_credentials_create();
+	/* The credentials copy the PEM text: t is not needed afterwards. */
+	creds = sg__tls_channel_credentials(tls != NULL ? &t : NULL);
 	c->channel = grpc_channel_create(target, creds, NULL);
 	grpc_channel_credentials_release(creds);
+	sg__tls_fini(&t);
 	c->cq = grpc_completion_queue_create_for_pluck(NULL);
 	if (c->channel == NULL || c->cq == NULL) {
 		sg_client_close(c);
@@ -43,10 +55,57 @@ sg_err sg_client_open(const char *target, sg_client **out)
 	return SG_OK;
 }
 
+sg_err sg_client_open(const char *target, sg_client **out)
+{
+	return client_open(target, NULL, out);
+}
+
+sg_err sg_client_open_tls(const char *target, const sg_tls_opts *tls, sg_client **out)
+{
+	if (tls == NULL)
+		return SG_EINVAL;
+	return client_open(target, tls, out);
+}
+
+static void client_md_free(grpc_metadata *md, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		grpc_slice_unref(md[i].key);
+		grpc_slice_unref(md[i].value);
+	}
+	free(md);
+}
+
+sg_err sg_client_set_metadata(sg_client *c, const sg_metadata_entry *entries, size_t n)
+{
+	grpc_metadata *md = NULL;
+
+	if (c == NULL || (entries == NULL && n > 0))
+		return SG_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (entries[i].key == NULL || entries[i].value == NULL)
+			return SG_EINVAL;
+	}
+	if (n > 0 && (md = calloc(n, sizeof(*md))) == NULL)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const sg_metadata_entry *e = &entries[i];
+		size_t len = e->value_len != 0 ? e->value_len : strlen(e->value);
+
+		md[i].key = grpc_slice_from_copied_string(e->key);
+		md[i].value = grpc_slice_from_copied_buffer(e->value, len);
+	}
+	client_md_free(c->md, c->n_md);
+	c->md = md;
+	c->n_md = n;
+	return SG_OK;
+}
+
 void sg_client_close(sg_client *c)
 {
 	if (c == NULL)
 		return;
+	client_md_free(c->md, c->n_md);
 	if (c->channel != NULL)
 		grpc_channel_destroy(c->channel);
 	if (c->cq != NULL) {
@@ -152,6 +211,8 @@ static sg_err client_call(sg_client *c, const char *path, grpc_byte_buffer *requ
 	grpc_metadata_array_init(&trailing_md);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[0].data.send_initial_metadata.count = c->n_md;
+	ops[0].data.send_initial_metadata.metadata = c->md;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = request;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

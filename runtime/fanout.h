@@ -45,6 +45,9 @@ typedef struct sg__fanout {
 	_Atomic(sg__routes *) routes; /* after sg__fanout_route: the current set; owned ref */
 	void *registered;             /* grpc_server_register_method's handle */
 	sg__method_metrics *metrics;  /* set at start by the server; NULL: not counted */
+	/* The server's, set at start: metadata its legs forward, the largest answer it sends. */
+	const struct sg__forward *forward;
+	size_t max_send; /* 0: no limit of Scatter's own (gRPC's) */
 } sg__fanout;
 
 /* Checks m (borrowed) and resolves its plans into f (zeroed storage). SG_ECONFIG with why;

@@ -28,7 +28,8 @@ struct sg_leaf_call {
 	const sg__leaf_method *lm;
 	grpc_call *call;
 	grpc_byte_buffer *payload;
-	int cancelled; /* written by RECV_CLOSE_ON_SERVER */
+	grpc_metadata_array md; /* received; slices are the call's */
+	int cancelled;          /* written by RECV_CLOSE_ON_SERVER */
 	unsigned refs;
 	bool ended;     /* the handler ended the call (reply or fail) */
 	bool sent;      /* the reply batch was started */
@@ -53,6 +54,7 @@ static void leaf_free(sg_leaf_call *lc)
 		grpc_byte_buffer_destroy(lc->payload);
 	if (lc->reply != NULL)
 		grpc_byte_buffer_destroy(lc->reply);
+	grpc_metadata_array_destroy(&lc->md);
 	grpc_call_unref(lc->call);
 	sg__arena_fini(&lc->arena);
 	lc->w->live--;
@@ -183,6 +185,46 @@ void *sg_leaf_alloc(sg_leaf_call *call, size_t size)
 	return call != NULL ? sg__arena_alloc(&call->arena, size) : NULL;
 }
 
+/* A NUL-terminated copy of s in the arena, or NULL. */
+static char *leaf_slice_dup(sg_leaf_call *lc, grpc_slice s)
+{
+	size_t len = GRPC_SLICE_LENGTH(s);
+	char *p = sg__arena_alloc(&lc->arena, len + 1);
+
+	if (p != NULL) {
+		memcpy(p, GRPC_SLICE_START_PTR(s), len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+sg_err sg_leaf_metadata(sg_leaf_call *call, const sg_metadata_entry **entries, size_t *n)
+{
+	sg_metadata_entry *e;
+	size_t count;
+
+	if (call == NULL || entries == NULL || n == NULL)
+		return SG_EINVAL;
+	*entries = NULL;
+	*n = 0;
+	if ((count = call->md.count) == 0)
+		return SG_OK;
+	if ((e = sg__arena_alloc(&call->arena, count * sizeof(*e))) == NULL)
+		return SG_ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		const grpc_metadata *m = &call->md.metadata[i];
+
+		e[i].key = leaf_slice_dup(call, m->key);
+		e[i].value = leaf_slice_dup(call, m->value);
+		e[i].value_len = GRPC_SLICE_LENGTH(m->value);
+		if (e[i].key == NULL || e[i].value == NULL)
+			return SG_ENOMEM;
+	}
+	*entries = e;
+	*n = count;
+	return SG_OK;
+}
+
 static void leaf_close_complete(sg__op *op, bool ok)
 {
 	sg_leaf_call *lc = sg__container_of(op, sg_leaf_call, close_op);
@@ -200,7 +242,7 @@ static void leaf_close_complete(sg__op *op, bool ok)
 }
 
 void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
-                     grpc_byte_buffer *payload)
+                     grpc_byte_buffer *payload, grpc_metadata_array *md)
 {
 	sg_leaf_call *lc = calloc(1, sizeof(*lc));
 	ProtobufCMessage *request;
@@ -210,11 +252,14 @@ void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", lm->d->path);
 		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
 		                             NULL);
+		grpc_metadata_array_destroy(md);
 		grpc_call_unref(call);
 		if (payload != NULL)
 			grpc_byte_buffer_destroy(payload);
 		return;
 	}
+	lc->md = *md;
+	grpc_metadata_array_init(md);
 	lc->close_op.complete = leaf_close_complete;
 	lc->send_op.complete = leaf_send_complete;
 	lc->w = w;

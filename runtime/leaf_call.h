@@ -26,8 +26,9 @@ typedef struct sg__leaf_method {
 sg_err sg__server_add_builtin(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn, void *arg);
 
 /* Serves one call of lm on w (the calling worker): decodes the request and runs the handler.
- * Takes ownership of call and payload (NULL when the client sent no message). */
+ * Takes ownership of call, payload (NULL when the client sent no message) and md, the call's
+ * received metadata (moved out: *md is left empty). */
 void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
-                     grpc_byte_buffer *payload);
+                     grpc_byte_buffer *payload, grpc_metadata_array *md);
 
 #endif

@@ -185,6 +185,8 @@ static sg_err attempt_start(sg__leg *leg, sg__attempt *a, sg__backend *be, bool 
 
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[0].data.send_initial_metadata.count = ctx->n_md;
+	ops[0].data.send_initial_metadata.metadata = ctx->md;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = a->send;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;

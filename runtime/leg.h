@@ -58,6 +58,9 @@ typedef struct sg__leg_ctx {
 	sg__arena *arena;       /* where answers and messages are decoded */
 	sg__timer_heap *timers; /* the worker's: hedge delays, retry backoffs */
 	sg__stats *stats;       /* the server's: hedges and retries counted */
+	/* Metadata every leg sends (the allowed incoming entries, see forward.h); may be NULL. */
+	grpc_metadata *md;
+	size_t n_md;
 	/* Called on the worker once the leg has ended, however it ended. leg->bytes is valid
 	 * during the call only. The callback may free the leg's storage. */
 	void (*done)(sg__leg *leg, void *arg);

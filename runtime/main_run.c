@@ -32,6 +32,13 @@ static const main_setting main_settings[] = {
         {"--log-level", "log_level", "SCATTER_LOG_LEVEL"},
         {"--grace-ms", "drain.grace_ms", "SCATTER_GRACE_MS"},
         {"--lame-duck-ms", "drain.lame_duck_ms", "SCATTER_LAME_DUCK_MS"},
+        /* Security (README "Security"); forward_metadata and a group's TLS: the file only. */
+        {"--tls-cert", "tls.cert", "SCATTER_TLS_CERT"},
+        {"--tls-key", "tls.key", "SCATTER_TLS_KEY"},
+        {"--tls-ca", "tls.ca", "SCATTER_TLS_CA"},
+        {"--tls-require-client-cert", "tls.require_client_cert", "SCATTER_TLS_REQUIRE_CLIENT_CERT"},
+        {"--max-recv-bytes", "limits.max_recv_bytes", "SCATTER_MAX_RECV_BYTES"},
+        {"--max-send-bytes", "limits.max_send_bytes", "SCATTER_MAX_SEND_BYTES"},
 };
 #define MAIN_N_SETTINGS (sizeof(main_settings) / sizeof(main_settings[0]))
 
@@ -48,7 +55,9 @@ static void main_usage(const sg_main_opts *o, FILE *to)
 	fprintf(to,
 	        "usage: %s [--config FILE] [--listen HOST:PORT] [--admin HOST:PORT] [--threads N]\n"
 	        "       [--max-calls N] [--log-level debug|info|warn|error] [--grace-ms N]\n"
-	        "       [--lame-duck-ms N]%s%s\n"
+	        "       [--lame-duck-ms N] [--tls-cert F --tls-key F [--tls-ca F]]\n"
+	        "       [--tls-require-client-cert true] [--max-recv-bytes N] [--max-send-bytes "
+	        "N]%s%s\n"
 	        "Flags override SCATTER_* environment variables, which override the config file\n"
 	        "(--config, or SCATTER_CONFIG). SIGHUP reloads the file's backend targets; "
 	        "SIGTERM\n"

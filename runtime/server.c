@@ -6,6 +6,7 @@
  */
 #include "scatter/server.h"
 
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,6 +24,7 @@
 #include "call.h"
 #include "config.h"
 #include "deadline.h"
+#include "forward.h"
 #include "health.h"
 #include "leaf_call.h"
 #include "log.h"
@@ -30,6 +32,7 @@
 #include "op.h"
 #include "stats.h"
 #include "stats_service.h"
+#include "tls.h"
 #include "worker.h"
 
 #define SERVER_DEFAULT_LISTEN "127.0.0.1:0"
@@ -64,6 +67,10 @@ struct sg_server {
 	sg__health health;   /* grpc.health.v1 on the same port */
 	/* The max_calls cap, shared by the workers. */
 	sg__admission admission;
+	/* Security and limits (sg_server_set_listen_tls, ..._forward_metadata, ..._limits). */
+	sg__tls *listen_tls; /* owned; NULL: plaintext */
+	sg__forward forward;
+	size_t max_recv, max_send; /* 0: gRPC's defaults */
 };
 
 /* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
@@ -223,6 +230,60 @@ sg_err sg__server_add_builtin(sg_server *s, const sg_leaf_desc *m, sg_leaf_fn fn
 	return server_add_leaf(s, m, fn, NULL, arg, true);
 }
 
+sg_err sg_server_set_listen_tls(sg_server *s, const sg_tls_opts *tls)
+{
+	sg__tls *t;
+	sg_err rv;
+
+	if (s == NULL || tls == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return SG_ENOMEM;
+	if ((rv = sg__tls_load(t, tls, SG_TLS_LISTEN)) != SG_OK) {
+		free(t); /* the reason is logged */
+		return rv;
+	}
+	sg__tls_fini(s->listen_tls);
+	free(s->listen_tls);
+	s->listen_tls = t;
+	sg__log(SG_LOG_INFO, "listening with TLS%s",
+	        t->require_client_cert ? ", client certificates required (mTLS)" : "");
+	return SG_OK;
+}
+
+sg_err sg_server_set_group_tls(sg_server *s, const char *group, const sg_tls_opts *tls)
+{
+	if (s == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	return sg__backends_set_tls(&s->backends, group, tls);
+}
+
+sg_err sg_server_set_forward_metadata(sg_server *s, const char *const *keys, size_t n_keys)
+{
+	if (s == NULL)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	return sg__forward_set(&s->forward, keys, n_keys);
+}
+
+sg_err sg_server_set_message_limits(sg_server *s, size_t max_recv, size_t max_send)
+{
+	if (s == NULL || max_recv > INT_MAX || max_send > INT_MAX)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	s->max_recv = max_recv;
+	s->max_send = max_send;
+	s->backends.max_recv = max_recv;
+	s->backends.max_send = max_send;
+	return SG_OK;
+}
+
 /* Every fan-out method must fit the configured groups before anything is created. */
 static sg_err server_check_groups(sg_server *s)
 {
@@ -286,6 +347,8 @@ static sg_err server_route(sg_server *s)
 	for (size_t i = 0; i < s->n_fanouts; i++) {
 		if ((rv = sg__fanout_route(s->fanouts[i], &s->backends)) != SG_OK)
 			return rv;
+		s->fanouts[i]->forward = &s->forward;
+		s->fanouts[i]->max_send = s->max_send;
 	}
 	server_wire_metrics(s);
 	return SG_OK;
@@ -373,10 +436,20 @@ static sg_err server_create(sg_server *s)
 	sg_err rv;
 
 	/* No SO_REUSEPORT: a second server on a busy port must fail with SG_EBIND, not silently
-	 * share the port's traffic with the first. */
-	grpc_arg arg = {
-	        .type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0};
-	grpc_channel_args args = {.num_args = 1, .args = &arg};
+	 * share the port's traffic with the first. The message limits when configured: a
+	 * request over max_recv is refused by gRPC with RESOURCE_EXHAUSTED. */
+	grpc_arg arg[3] = {
+	        {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 0}};
+	grpc_channel_args args = {.num_args = 1, .args = arg};
+
+	if (s->max_recv > 0)
+		arg[args.num_args++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+		                                  .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+		                                  .value.integer = (int)s->max_recv};
+	if (s->max_send > 0)
+		arg[args.num_args++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+		                                  .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+		                                  .value.integer = (int)s->max_send};
 
 	if ((s->server = grpc_server_create(&args, NULL)) == NULL)
 		return SG_ENOMEM;
@@ -393,11 +466,13 @@ static sg_err server_create(sg_server *s)
 	if ((s->notify_cq = server_notify_cq()) == NULL)
 		return SG_ENOMEM;
 	grpc_server_register_completion_queue(s->server, s->notify_cq, NULL);
-	creds = grpc_insecure_server_credentials_create();
+	creds = s->listen_tls != NULL ? sg__tls_server_credentials(s->listen_tls)
+	                              : grpc_insecure_server_credentials_create();
 	s->port = grpc_server_add_http2_port(s->server, s->listen, creds);
 	grpc_server_credentials_release(creds);
 	if (s->port == 0) {
-		sg__log(SG_LOG_ERROR, "cannot listen on %s", s->listen);
+		sg__log(SG_LOG_ERROR, "cannot listen on %s%s", s->listen,
+		        s->listen_tls != NULL ? " (TLS)" : "");
 		return SG_EBIND;
 	}
 	return SG_OK;
@@ -712,6 +787,9 @@ void sg_server_free(sg_server *s)
 	free(s->admin_listen);
 	free(s->listen);
 	sg__health_fini(&s->health);
+	sg__tls_fini(s->listen_tls);
+	free(s->listen_tls);
+	sg__forward_fini(&s->forward);
 	free(s);
 	grpc_shutdown();
 }

@@ -41,6 +41,47 @@ int flag_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 	return 0;
 }
 
+bool flag_tls_parse(int argc, char **argv, int *i, const char *prefix, flag_tls *t)
+{
+	char name[64];
+	const char *v;
+
+	snprintf(name, sizeof(name), "%stls-require-client-cert", prefix);
+	if (strcmp(argv[*i], name) == 0) {
+		t->opts.require_client_cert = true;
+		t->set = true;
+		return true;
+	}
+	snprintf(name, sizeof(name), "%stls-cert", prefix);
+	if ((v = flag_value(argc, argv, i, name)) != NULL) {
+		t->opts.cert_file = v;
+		t->set = true;
+		return true;
+	}
+	snprintf(name, sizeof(name), "%stls-key", prefix);
+	if ((v = flag_value(argc, argv, i, name)) != NULL) {
+		t->opts.key_file = v;
+		t->set = true;
+		return true;
+	}
+	snprintf(name, sizeof(name), "%stls-ca", prefix);
+	if ((v = flag_value(argc, argv, i, name)) != NULL) {
+		t->opts.ca_file = v;
+		t->set = true;
+		return true;
+	}
+	return false;
+}
+
+const char *flag_tls_usage(const char *prefix)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), " [%stls-cert FILE %stls-key FILE] [%stls-ca FILE]%s", prefix,
+	         prefix, prefix, strcmp(prefix, "--") == 0 ? " [--tls-require-client-cert]" : "");
+	return buf;
+}
+
 int flag_bad(const char *name, const char *value)
 {
 	fprintf(stderr, "bad value for %s: %s\n", name, value);

@@ -6,7 +6,10 @@
 #ifndef SEARCH_FLAGS_H
 #define SEARCH_FLAGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "scatter/server.h"
 
 /* If argv[*i] is `name` or `name=...`, returns its value (borrowed from argv) and, for the
  * two-word form, advances *i past the value. Returns NULL when argv[*i] is another flag. A
@@ -19,6 +22,22 @@ int flag_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
 /* Prints "bad value for <name>: <value>" to stderr and returns 2, the exit status for usage
  * errors. */
 int flag_bad(const char *name, const char *value);
+
+/* TLS flags, for a listening side (prefix "--") or a backend group ("--shards-"):
+ *   <prefix>tls-cert FILE  <prefix>tls-key FILE  <prefix>tls-ca FILE
+ *   <prefix>tls-require-client-cert   (listening side: mutual TLS)
+ * `set` says whether any was given; opts borrows argv's strings. */
+typedef struct flag_tls {
+	sg_tls_opts opts;
+	bool set;
+} flag_tls;
+
+/* If argv[*i] is one of prefix's TLS flags, records it in t (advancing *i past its value) and
+ * returns true; false for any other flag. */
+bool flag_tls_parse(int argc, char **argv, int *i, const char *prefix, flag_tls *t);
+
+/* The usage text of prefix's TLS flags, e.g. " [--tls-cert F --tls-key F] [--tls-ca F]". */
+const char *flag_tls_usage(const char *prefix);
 
 /* Prints the readiness line `listening on HOST:PORT` (HOST taken from listen, "host:port") to
  * stdout and flushes it: process supervisors and tests wait for exactly this line. */

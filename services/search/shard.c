@@ -23,12 +23,18 @@
  *                        (sg_leaf_reply_bytes): the aggregator must count a failure, not crash
  *   --hang               every call is accepted and never answered (until the client cancels
  *                        or its deadline passes, which the shard counts as calls_cancelled)
+ *   --echo-metadata      every hit's title is the metadata the call came with, "key=value;..."
+ *                        (text values; "-bin" keys by name only): what an aggregator forwards
+ *
+ * Security: --tls-cert F --tls-key F serve TLS; --tls-ca F verifies client certificates, and
+ * --tls-require-client-cert requires one (mutual TLS).
  *
  * --listen 127.0.0.1:PORT with a fixed port restarts a shard where its aggregator expects it.
  *
  *   search-shard --shard-id N [--listen 127.0.0.1:0] [--latency-ms L] [--hits H] [--threads T]
  *                [--overlap N] [--straggler-pct P --straggler-ms S [--straggler-seed N]]
- *                [--fail] [--garbage] [--hang]
+ *                [--fail] [--garbage] [--hang] [--echo-metadata]
+ *                [--tls-cert F --tls-key F [--tls-ca F [--tls-require-client-cert]]]
  *
  * Prints `listening on HOST:PORT` once serving, runs until SIGTERM or SIGINT, exits 0.
  */
@@ -60,6 +66,7 @@ typedef struct shard_cfg {
 	bool fail;
 	bool garbage;
 	bool hang;
+	bool echo_metadata;
 	/* Calls so far: the straggler draw of call n is a hash of (shard id, n). Any worker
 	 * thread takes the next n without a lock. */
 	atomic_uint_fast64_t calls;
@@ -115,6 +122,30 @@ static uint32_t shard_latency(shard_cfg *cfg)
 	return cfg->latency_ms;
 }
 
+/* "key=value;key=value" of the call's metadata, in the call's arena; NULL when out of memory. */
+static char *shard_echo_metadata(sg_leaf_call *call)
+{
+	const sg_metadata_entry *md;
+	size_t n, len = 1, used = 0;
+	char *s;
+
+	if (sg_leaf_metadata(call, &md, &n) != SG_OK)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(md[i].key) + strlen(md[i].value) + 2;
+	if ((s = sg_leaf_alloc(call, len)) == NULL)
+		return NULL;
+	s[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t klen = strlen(md[i].key);
+		bool bin = klen > 4 && strcmp(md[i].key + klen - 4, "-bin") == 0;
+
+		used += (size_t)snprintf(s + used, len - used, "%s%s%s%s", i > 0 ? ";" : "",
+		                         md[i].key, bin ? "" : "=", bin ? "" : md[i].value);
+	}
+	return s;
+}
+
 /* qsort order: score descending, then doc id ascending, so equal scores still sort the same. */
 static int hit_cmp(const void *a, const void *b)
 {
@@ -139,6 +170,7 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 	char *ids = sg_leaf_alloc(call, (size_t)n * 32 + 1);
 	char *titles = sg_leaf_alloc(call, (size_t)n * 64 + 1);
 	Search__SearchResponse resp = SEARCH__SEARCH_RESPONSE__INIT;
+	char *echo;
 
 	if (cfg->fail) {
 		sg_leaf_fail(call, GRPC_STATUS_UNAVAILABLE, "shard: failing on purpose (--fail)");
@@ -157,7 +189,9 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 		 * deadline passes (leaf.c), and counts it as cancelled. */
 		return;
 	}
-	if (hits == NULL || order == NULL || ids == NULL || titles == NULL) {
+	echo = cfg->echo_metadata ? shard_echo_metadata(call) : NULL;
+	if (hits == NULL || order == NULL || ids == NULL || titles == NULL ||
+	    (cfg->echo_metadata && echo == NULL)) {
 		sg_leaf_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "shard: out of memory");
 		return;
 	}
@@ -184,6 +218,8 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 			h->score = shard_score(req->query, h->doc_id);
 		}
 		h->shard = cfg->id;
+		if (echo != NULL)
+			h->title = echo;
 		resp.total_matches += h->score >= SHARD_MATCH_SCORE;
 		order[i] = h;
 	}
@@ -198,15 +234,18 @@ static void shard_search(sg_leaf_call *call, const Search__SearchRequest *req, v
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
-	           " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S"
-	           " [--straggler-seed N]] [--fail] [--garbage] [--hang]\n");
+	fprintf(f,
+	        "usage: search-shard --shard-id N [--listen HOST:PORT] [--latency-ms L]"
+	        " [--hits H] [--threads T] [--overlap N] [--straggler-pct P --straggler-ms S"
+	        " [--straggler-seed N]] [--fail] [--garbage] [--hang] [--echo-metadata]%s\n",
+	        flag_tls_usage("--"));
 }
 
 int main(int argc, char **argv)
 {
 	shard_cfg cfg = {.id = 0, .latency_ms = 0, .hits = 20};
 	const char *listen = "127.0.0.1:0";
+	flag_tls tls = {0};
 	uint32_t threads = 0;
 	static const Search__Shard_Handlers handlers = {.search = shard_search};
 	sg_server_opts opts;
@@ -246,6 +285,10 @@ int main(int argc, char **argv)
 			cfg.garbage = true;
 		} else if (strcmp(argv[i], "--hang") == 0) {
 			cfg.hang = true;
+		} else if (strcmp(argv[i], "--echo-metadata") == 0) {
+			cfg.echo_metadata = true;
+		} else if (flag_tls_parse(argc, argv, &i, "--", &tls)) {
+			/* recorded in tls */
 		} else if ((v = flag_value(argc, argv, &i, "--threads")) != NULL) {
 			if (flag_u32(v, 0, 1024, &threads) != 0)
 				return flag_bad("--threads", v);
@@ -268,6 +311,7 @@ int main(int argc, char **argv)
 	}
 	opts = (sg_server_opts){.listen = listen, .threads = (int)threads};
 	if ((rv = sg_server_alloc(&opts, &s)) != SG_OK ||
+	    (tls.set && (rv = sg_server_set_listen_tls(s, &tls.opts)) != SG_OK) ||
 	    (rv = search__shard__serve(s, &handlers, &cfg)) != SG_OK ||
 	    (rv = sg_server_start(s)) != SG_OK) {
 		fprintf(stderr, "search-shard: %s: %s\n", listen, sg_strerror(rv));

@@ -14,6 +14,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "scatter/error.h"
+#include "scatter/server.h" /* sg_tls_opts */
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,14 @@ typedef struct sg_client sg_client;
  * Initialises gRPC for the client's lifetime. The caller frees it with sg_client_close. */
 sg_err sg_client_open(const char *target, sg_client **out);
 
+/* The same over TLS: tls->ca_file verifies the server (NULL: the system's roots), and
+ * tls->cert_file/key_file (optional) are the client's certificate for mTLS (scatter/server.h's
+ * sg_tls_opts; require_client_cert is ignored). The files are read and checked now: SG_ESYS
+ * for one that cannot be read, SG_ECONFIG for one that is not valid PEM or a key that does not
+ * belong to its certificate (the reason is logged). The server's name is checked against the
+ * target's host (an IP address or a DNS name in the certificate's subjectAltName). */
+sg_err sg_client_open_tls(const char *target, const sg_tls_opts *tls, sg_client **out);
+
 /* NULL is a no-op. */
 void sg_client_close(sg_client *c);
 
@@ -33,6 +42,11 @@ typedef struct sg_metadata_entry {
 	char *value; /* NUL-terminated copy; binary ("-bin") values are kept as received */
 	size_t value_len;
 } sg_metadata_entry;
+
+/* Metadata sent with every later call of c, replacing what was set before (n 0: none).
+ * entries (borrowed) are copied: each key (lower case) and its value, value_len bytes, or a C
+ * string when value_len is 0. SG_EINVAL for a NULL key or value. */
+sg_err sg_client_set_metadata(sg_client *c, const sg_metadata_entry *entries, size_t n);
 
 /* How a call ended. Filled by every call that reached the network; freed with
  * sg_call_result_fini (safe on a zeroed or already-finalised result). */

@@ -15,6 +15,7 @@
 #include <grpc/status.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "scatter/client.h"
 #include "scatter/error.h"
 #include "scatter/server.h"
 
@@ -40,6 +41,12 @@ void sg_leaf_fail(sg_leaf_call *call, grpc_status_code code, const char *message
 /* Memory that lives until the call ends (its arena); for building the response. NULL only
  * when out of memory. */
 void *sg_leaf_alloc(sg_leaf_call *call, size_t size);
+
+/* The metadata the client sent (application keys, lower case, in the order received; not
+ * gRPC's own such as :path or grpc-timeout), as NUL-terminated copies in the call's arena:
+ * *entries (*n of them; NULL when 0) stay valid until the call ends. SG_ENOMEM when out of
+ * memory. */
+sg_err sg_leaf_metadata(sg_leaf_call *call, const sg_metadata_entry **entries, size_t *n);
 
 #ifdef __cplusplus
 }
