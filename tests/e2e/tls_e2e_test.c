@@ -299,6 +299,7 @@ static void test_tls_client_to_tls_aggregator(void **state)
 	search_cluster *c = *state;
 	const char *agg[8];
 	sg_client *tls = NULL, *plain = NULL;
+	char uri[96];
 	sg_tls_opts o;
 
 	assert_int_equal(sc_start_shard(c, NULL), 0);
@@ -308,10 +309,15 @@ static void test_tls_client_to_tls_aggregator(void **state)
 	        sg_client_open_tls(c->aggregator.addr, tls_opts(&o, P(F_CA), NULL, NULL), &tls),
 	        SG_OK);
 	assert_query_ok(tls, 2);
+	sg_client_close(tls);
+	/* The same through an ipv4: URI: the name checked is still the address. */
+	snprintf(uri, sizeof(uri), "ipv4:%s", c->aggregator.addr);
+	assert_int_equal(sg_client_open_tls(uri, tls_opts(&o, P(F_CA), NULL, NULL), &tls), SG_OK);
+	assert_query_ok(tls, 2);
+	sg_client_close(tls);
 	assert_int_equal(sg_client_open(c->aggregator.addr, &plain), SG_OK);
 	assert_query_refused(plain);
 	sg_client_close(plain);
-	sg_client_close(tls);
 }
 
 /* An aggregator requiring client certificates: no certificate, or one from another CA, is
