@@ -4,8 +4,8 @@
  *
  * Metadata: the shards run with --echo-metadata (every hit's title is the metadata the shard's
  * call came with, "key=value;..."); the client sends x-request-id, authorization and x-secret.
- * Only the keys the aggregator lists (--forward-metadata) may reach a shard: none by default,
- * x-request-id alone, then authorization too; x-secret never.
+ * Only the keys the aggregator's config lists (forward_metadata) may reach a shard: none by
+ * default, x-request-id alone, then authorization too; x-secret never.
  *
  * Limits (--max-recv-bytes, --max-send-bytes): a request over the limit is refused with
  * RESOURCE_EXHAUSTED; a shard's answer over it fails that leg (RESOURCE_EXHAUSTED in its
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -33,6 +34,8 @@
 
 static const char *shard_bin;
 static const char *aggregator_bin;
+static char dir[64];     /* a temporary directory for the aggregator's config file */
+static char config[128]; /* its path */
 
 static int cluster_setup(void **state)
 {
@@ -113,18 +116,22 @@ static const sg_metadata_entry client_md[] = {
         {.key = "x-secret", .value = "do-not-leak"},
 };
 
-/* Starts an aggregator forwarding `forward` (NULL: the flag not given), queries it with the
- * client's metadata and returns what the shards saw: the first hit's title (malloc'd), after
- * checking that every hit of every shard saw the same. */
+/* Starts an aggregator whose config forwards `forward` (a YAML list; NULL: no
+ * forward_metadata key), queries it with the client's metadata and returns what the shards
+ * saw: the first hit's title (malloc'd), after checking that every hit of every shard saw the
+ * same. */
 static char *shards_saw(search_cluster *c, const char *forward)
 {
-	const char *flags[] = {"--forward-metadata", forward, NULL};
+	const char *flags[] = {"--config", config, NULL};
+	char top[128];
 	Search__SearchResponse *resp;
 	sg_client *client = NULL;
 	sg_call_result res;
 	char *seen;
 
-	assert_int_equal(sc_start_aggregator(c, forward != NULL ? flags : NULL), 0);
+	snprintf(top, sizeof(top), "forward_metadata: %s\n", forward != NULL ? forward : "");
+	assert_int_equal(sc_write_config(c, config, forward != NULL ? top : NULL, NULL), 0);
+	assert_int_equal(sc_start_aggregator(c, flags), 0);
 	assert_int_equal(sg_client_open(c->aggregator.addr, &client), SG_OK);
 	assert_int_equal(sg_client_set_metadata(client, client_md, 3), SG_OK);
 	assert_int_equal(call(client, true, "md", 3, &resp, &res), GRPC_STATUS_OK);
@@ -157,7 +164,7 @@ static void test_metadata_forwarded_only_when_listed(void **state)
 	free(seen);
 
 	/* x-request-id only: authorization stays behind. */
-	seen = shards_saw(c, "x-request-id");
+	seen = shards_saw(c, "[x-request-id]");
 	assert_non_null(strstr(seen, "x-request-id=req-42"));
 	assert_null(strstr(seen, "authorization"));
 	assert_null(strstr(seen, "s3cr3t"));
@@ -165,7 +172,7 @@ static void test_metadata_forwarded_only_when_listed(void **state)
 	free(seen);
 
 	/* Listed: authorization reaches the shards, with its value; x-secret still does not. */
-	seen = shards_saw(c, "authorization,x-request-id");
+	seen = shards_saw(c, "[authorization, x-request-id]");
 	assert_non_null(strstr(seen, "x-request-id=req-42"));
 	assert_non_null(strstr(seen, "authorization=Bearer s3cr3t"));
 	assert_null(strstr(seen, "x-secret"));
@@ -302,11 +309,22 @@ int main(int argc, char **argv)
 	                                        cluster_teardown),
 	};
 
+	int failed;
+
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s <search-shard> <search-aggregator>\n", argv[0]);
 		return 2;
 	}
 	shard_bin = argv[1];
 	aggregator_bin = argv[2];
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(dir, sizeof(dir), "/tmp/scatter-guard-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(config, sizeof(config), "%s/aggregator.yaml", dir);
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(config);
+	rmdir(dir);
+	return failed;
 }

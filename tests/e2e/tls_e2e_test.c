@@ -40,8 +40,8 @@
 
 static const char *shard_bin;
 static const char *aggregator_bin;
-static char dir[64]; /* the certificates' temporary directory */
-static char files[10][128];
+static char dir[64];        /* the certificates' (and the config's) temporary directory */
+static char files[12][128]; /* F_COUNT of them */
 
 /* Paths in dir, filled by certs_make. */
 enum {
@@ -54,12 +54,15 @@ enum {
 	F_ROGUE_KEY,
 	F_GARBAGE,
 	F_MISSING,
+	F_CONFIG,
 	F_COUNT,
 };
 
+_Static_assert(F_COUNT <= sizeof(files) / sizeof(files[0]), "files[] too small");
+
 static const char *file_names[F_COUNT] = {
         "ca.pem",    "server.pem", "server.key",  "client.pem",  "client.key",
-        "rogue.pem", "rogue.key",  "garbage.pem", "missing.pem",
+        "rogue.pem", "rogue.key",  "garbage.pem", "missing.pem", "aggregator.yaml",
 };
 
 #define P(f) (files[f])
@@ -210,9 +213,10 @@ static uint64_t calls_started(sg_client *c)
 	return n;
 }
 
-/* The shards' or aggregator's listening TLS flags: server cert and key, and with ca (may be
- * NULL) client verification; require adds --tls-require-client-cert. */
-static const char **listen_flags(const char **argv, bool ca, bool require)
+/* The shards' or aggregator's listening TLS flags: server cert and key, and with ca client
+ * verification; require adds --tls-require-client-cert (which the aggregator, like its config
+ * file's tls.require_client_cert, takes as "true"). */
+static const char **listen_flags(const char **argv, bool ca, bool require, bool aggregator)
 {
 	size_t n = 0;
 
@@ -226,6 +230,8 @@ static const char **listen_flags(const char **argv, bool ca, bool require)
 	}
 	if (require)
 		argv[n++] = "--tls-require-client-cert";
+	if (require && aggregator)
+		argv[n++] = "true";
 	argv[n] = NULL;
 	return argv;
 }
@@ -297,14 +303,14 @@ static void test_bad_files_refused_at_configuration(void **state)
 static void test_tls_client_to_tls_aggregator(void **state)
 {
 	search_cluster *c = *state;
-	const char *agg[8];
+	const char *agg[10];
 	sg_client *tls = NULL, *plain = NULL;
 	char uri[96];
 	sg_tls_opts o;
 
 	assert_int_equal(sc_start_shard(c, NULL), 0);
 	assert_int_equal(sc_start_shard(c, NULL), 0);
-	assert_int_equal(sc_start_aggregator(c, listen_flags(agg, false, false)), 0);
+	assert_int_equal(sc_start_aggregator(c, listen_flags(agg, false, false, true)), 0);
 	assert_int_equal(
 	        sg_client_open_tls(c->aggregator.addr, tls_opts(&o, P(F_CA), NULL, NULL), &tls),
 	        SG_OK);
@@ -326,14 +332,14 @@ static void test_tls_client_to_tls_aggregator(void **state)
 static void test_mtls_refuses_unverified_clients(void **state)
 {
 	search_cluster *c = *state;
-	const char *agg[8];
+	const char *agg[10];
 	sg_client *good = NULL, *none = NULL, *rogue = NULL;
 	sg_tls_opts o;
 	uint64_t before;
 
 	assert_int_equal(sc_start_shard(c, NULL), 0);
 	assert_int_equal(sc_start_shard(c, NULL), 0);
-	assert_int_equal(sc_start_aggregator(c, listen_flags(agg, true, true)), 0);
+	assert_int_equal(sc_start_aggregator(c, listen_flags(agg, true, true, true)), 0);
 	assert_int_equal(
 	        sg_client_open_tls(c->aggregator.addr,
 	                           tls_opts(&o, P(F_CA), P(F_CLIENT_CERT), P(F_CLIENT_KEY)), &good),
@@ -362,18 +368,16 @@ static void test_mtls_refuses_unverified_clients(void **state)
 static void test_aggregator_to_mtls_shards(void **state)
 {
 	search_cluster *c = *state;
-	const char *shard[8];
-	const char *agg[] = {"--shards-tls-ca",
-	                     P(F_CA),
-	                     "--shards-tls-cert",
-	                     P(F_CLIENT_CERT),
-	                     "--shards-tls-key",
-	                     P(F_CLIENT_KEY),
-	                     NULL};
+	const char *shard[10];
+	const char *agg[] = {"--config", P(F_CONFIG), NULL};
 	sg_client *client = NULL;
+	char group[600];
 
-	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true)), 0);
-	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true)), 0);
+	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true, false)), 0);
+	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true, false)), 0);
+	snprintf(group, sizeof(group), "    tls: {ca: %s, cert: %s, key: %s}\n", P(F_CA),
+	         P(F_CLIENT_CERT), P(F_CLIENT_KEY));
+	assert_int_equal(sc_write_config(c, P(F_CONFIG), NULL, group), 0);
 	assert_int_equal(sc_start_aggregator(c, agg), 0);
 	assert_int_equal(sg_client_open(c->aggregator.addr, &client), SG_OK);
 	assert_query_ok(client, 2);
@@ -401,15 +405,18 @@ static sg_leg_outcome leg_of(const sg_call_result *res, uint32_t index)
 static void test_plaintext_leg_to_tls_shard_fails_cleanly(void **state)
 {
 	search_cluster *c = *state;
-	const char *shard[8];
-	const char *agg_no_cert[] = {"--shards-tls-ca", P(F_CA), NULL};
+	const char *shard[10];
+	const char *agg_no_cert[] = {"--config", P(F_CONFIG), NULL};
+	char group[300];
 	Search__SearchResponse *resp;
 	sg_client *client = NULL;
 	sg_call_result res;
 	double took;
 
-	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true)), 0);
+	assert_int_equal(sc_start_shard(c, listen_flags(shard, true, true, false)), 0);
 	assert_int_equal(sc_start_shard(c, NULL), 0);
+	snprintf(group, sizeof(group), "    tls: {ca: %s}\n", P(F_CA));
+	assert_int_equal(sc_write_config(c, P(F_CONFIG), NULL, group), 0);
 	for (int run = 0; run < 2; run++) {
 		assert_int_equal(sc_start_aggregator(c, run == 0 ? NULL : agg_no_cert), 0);
 		assert_int_equal(sg_client_open(c->aggregator.addr, &client), SG_OK);

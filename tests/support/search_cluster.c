@@ -53,6 +53,25 @@ int sc_start_aggregator(search_cluster *c, const char *const *extra)
 	return proc_start(&c->aggregator, argv, SC_READY_MS);
 }
 
+int sc_write_config(const search_cluster *c, const char *path, const char *top, const char *group)
+{
+	FILE *f = fopen(path, "w");
+	int rc;
+
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "%sgroups:\n  shards:\n    targets:\n", top != NULL ? top : "");
+	for (size_t i = 0; i < c->n_shards; i++)
+		fprintf(f, "      - %s\n", c->shards[i].addr);
+	fprintf(f, "%s", group != NULL ? group : "");
+	rc = ferror(f) ? -1 : 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
 int sc_stop_aggregator(search_cluster *c)
 {
 	if (c->aggregator.pid <= 0)

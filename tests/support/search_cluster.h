@@ -33,6 +33,12 @@ int sc_start_shard(search_cluster *c, const char *const *extra);
 /* Starts the aggregator over every shard started so far, with extra (as above). */
 int sc_start_aggregator(search_cluster *c, const char *const *extra);
 
+/* Writes an aggregator config file at path: `top` (YAML lines, may be NULL), then group
+ * "shards" with every shard started so far as its targets and `group` (YAML lines indented by
+ * four spaces, e.g. "    tls: {ca: /x/ca.pem}\n"; may be NULL). 0, or -1 with the reason on
+ * stderr. */
+int sc_write_config(const search_cluster *c, const char *path, const char *top, const char *group);
+
 /* Stops the aggregator (if running) and returns 0 if it exited 0 on SIGTERM, else -1. */
 int sc_stop_aggregator(search_cluster *c);
 
