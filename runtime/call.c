@@ -564,6 +564,7 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 		sg__stats_inc(&w->stats->calls_rejected);
 		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
 		                             SG_ADMISSION_BUSY, NULL);
+		grpc_metadata_array_destroy(md);
 		grpc_call_unref(call);
 		if (payload != NULL)
 			grpc_byte_buffer_destroy(payload);
