@@ -118,9 +118,15 @@ sg_err sg_server_set_forward_metadata(sg_server *s, const char *const *keys, siz
 /* Largest message received / sent, in bytes (0: gRPC's default, 4 MiB in). */
 sg_err sg_server_set_message_limits(sg_server *s, size_t max_recv, size_t max_send);
 
-/* Serves the admin HTTP port ("host:port"; port 0: the OS picks, see sg_server_admin_port):
- * Prometheus /metrics, the live status page at /, its JSON at /status.json. */
+/* Serves the admin HTTP port ("host:port", "[v6]:port"; port 0: the OS picks, see
+ * sg_server_admin_port): Prometheus /metrics, the live status page at /, its JSON at
+ * /status.json. listen is copied; before start only (SG_ESTATE after). It binds in
+ * sg_server_start (SG_EBIND there if it cannot, SG_EINVAL if the address does not resolve)
+ * and serves until sg_server_shutdown has drained the calls, on two threads of its own (HTTP
+ * and a once-a-second sampler). */
 sg_err sg_server_set_admin(sg_server *s, const char *listen);
+
+/* The admin port bound by sg_server_start; 0 without one, before start or after shutdown. */
 int sg_server_admin_port(const sg_server *s);
 
 /* After start too (SIGHUP): replaces the targets of `group` for calls that start from now on;
