@@ -30,6 +30,17 @@ static void unknown_complete(sg__op *op, bool ok)
 	free(u);
 }
 
+void sg__accept_refuse(grpc_call *call, grpc_status_code code, const char *message,
+                       grpc_byte_buffer *payload, grpc_metadata_array *md)
+{
+	grpc_call_cancel_with_status(call, code, message, NULL);
+	if (md != NULL)
+		grpc_metadata_array_destroy(md);
+	grpc_call_unref(call);
+	if (payload != NULL)
+		grpc_byte_buffer_destroy(payload);
+}
+
 /* Takes ownership of call, details and md. */
 static void unknown_answer(grpc_call *call, grpc_call_details *details, grpc_metadata_array *md)
 {

@@ -47,6 +47,12 @@ typedef struct sg__accept {
 	grpc_call_details details; /* SG_ACCEPT_UNKNOWN */
 } sg__accept;
 
+/* Ends an accepted call that will not be served (over a cap, out of memory): cancels it with
+ * code and message (static), and releases what came with it. Takes ownership of call, payload
+ * and md (either may be NULL). */
+void sg__accept_refuse(grpc_call *call, grpc_status_code code, const char *message,
+                       grpc_byte_buffer *payload, grpc_metadata_array *md);
+
 /* Allocates w's slots for every method (borrowed for the server's life) and for health's Check
  * and Watch (health may be NULL: not served), and arms them. Call after grpc_server_start. */
 sg_err sg__accept_start(sg__worker *w, sg__fanout *const *fanouts, size_t n_fanouts,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accept.h"
 #include "admission.h"
 #include "bytes.h"
 #include "deadline.h"
@@ -562,12 +563,8 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 	/* Over max_calls: answered at once, nothing allocated, nothing queued. */
 	if (!sg__admission_enter(w->admission)) {
 		sg__stats_inc(&w->stats->calls_rejected);
-		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-		                             SG_ADMISSION_BUSY, NULL);
-		grpc_metadata_array_destroy(md);
-		grpc_call_unref(call);
-		if (payload != NULL)
-			grpc_byte_buffer_destroy(payload);
+		sg__accept_refuse(call, GRPC_STATUS_RESOURCE_EXHAUSTED, SG_ADMISSION_BUSY, payload,
+		                  md);
 		return;
 	}
 	rs = sg__fanout_acquire(f, &w->routing);
@@ -576,12 +573,8 @@ void sg__call_accept(sg__worker *w, const sg__fanout *f, grpc_call *call, gpr_ti
 		sg__admission_leave(w->admission);
 		sg__routes_release(rs);
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", f->m->path);
-		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
-		                             NULL);
-		grpc_metadata_array_destroy(md);
-		grpc_call_unref(call);
-		if (payload != NULL)
-			grpc_byte_buffer_destroy(payload);
+		sg__accept_refuse(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", payload,
+		                  md);
 		return;
 	}
 	c->md = *md;

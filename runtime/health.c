@@ -10,6 +10,7 @@
 #include <pb_decode.h>
 #include <pb_encode.h>
 
+#include "accept.h"
 #include "deadline.h"
 #include "grpc/health/v1/health.pb.h"
 #include "log.h"
@@ -191,11 +192,8 @@ static void health_answer(sg__worker *w, grpc_call *call, grpc_byte_buffer *repl
 	size_t n = 0;
 
 	if (u == NULL) {
-		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
-		                             NULL);
-		grpc_call_unref(call);
-		if (reply != NULL)
-			grpc_byte_buffer_destroy(reply);
+		sg__accept_refuse(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", reply,
+		                  NULL);
 		return;
 	}
 	u->op.complete = unary_complete;

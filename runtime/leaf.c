@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accept.h"
 #include "bytes.h"
 #include "deadline.h"
 #include "leaf_call.h"
@@ -250,12 +251,8 @@ void sg__leaf_accept(sg__worker *w, const sg__leaf_method *lm, grpc_call *call,
 
 	if (lc == NULL) {
 		sg__log(SG_LOG_ERROR, "%s: out of memory for a call", lm->d->path);
-		grpc_call_cancel_with_status(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
-		                             NULL);
-		grpc_metadata_array_destroy(md);
-		grpc_call_unref(call);
-		if (payload != NULL)
-			grpc_byte_buffer_destroy(payload);
+		sg__accept_refuse(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory", payload,
+		                  md);
 		return;
 	}
 	lc->md = *md;
