@@ -166,6 +166,21 @@ static grpc_byte_buffer *load_request(const load_opts *o)
 	return bb;
 }
 
+/* Window start (sign -1) and end (+1): r's allocation fields end up as differences. */
+static void alloc_snap(alloccount_shared *a, load_result *r, int sign)
+{
+	if (sign < 0) {
+		r->allocs = r->reallocs = r->frees = r->alloc_bytes = 0;
+		memset(r->alloc_samples, 0, sizeof(r->alloc_samples));
+	}
+	r->allocs += sign * (int64_t)atomic_load(&a->allocs);
+	r->reallocs += sign * (int64_t)atomic_load(&a->reallocs);
+	r->frees += sign * (int64_t)atomic_load(&a->frees);
+	r->alloc_bytes += sign * (int64_t)atomic_load(&a->bytes);
+	for (int i = 0; i < ALLOCCOUNT_OBJS; i++)
+		r->alloc_samples[i] += (uint64_t)sign * atomic_load(&a->objs[i].samples);
+}
+
 static int slot_start(load *l, slot *s, int64_t sched_ns)
 {
 	int64_t deadline = now_ns() + (int64_t)l->o->deadline_ms * NS_PER_MS;
@@ -525,6 +540,7 @@ int load_run(const load_opts *o, load_result *r)
 	r->cpu_stat_us = -1;
 	r->rss_idle_kb = -1;
 	r->rss_peak_kb = -1;
+	r->allocs = r->reallocs = r->frees = r->alloc_bytes = -1;
 	if (load_init(&l, o, r) != 0) {
 		fprintf(stderr, "scatter-bench: %s: could not create the channel\n", o->target);
 		goto out;
@@ -559,6 +575,10 @@ int load_run(const load_opts *o, load_result *r)
 			cpu0 = o->cpu_pid > 0 ? proc_cpu_ns(o->cpu_pid) : -1;
 			stat0 = o->cpu_pid > 0 ? proc_cpu_us(o->cpu_pid) : -1;
 			self0 = self_cpu_ns();
+			if (o->allocs != NULL) {
+				alloc_snap(o->allocs, r, -1);
+				atomic_store(&o->allocs->sampling, 1);
+			}
 		}
 		if (!stopping && (now >= l.win_end || *o->stop ||
 		                  (o->count > 0 && r->done_in_window >= o->count))) {
@@ -569,6 +589,12 @@ int load_run(const load_opts *o, load_result *r)
 			if (stat0 >= 0)
 				r->cpu_stat_us = proc_cpu_us(o->cpu_pid) - stat0;
 			r->self_cpu_us = warm ? (self_cpu_ns() - self0) / 1000 : 0;
+			if (o->allocs != NULL && warm) {
+				atomic_store(&o->allocs->sampling, 0);
+				alloc_snap(o->allocs, r, 1);
+			} else {
+				r->allocs = r->reallocs = r->frees = r->alloc_bytes = -1;
+			}
 			r->interrupted = *o->stop != 0;
 			drain_end = now + (int64_t)o->deadline_ms * NS_PER_MS + NS_PER_S;
 			/* From here on only this thread touches the slots. */

@@ -23,6 +23,7 @@
 
 #include <grpc/status.h>
 
+#include "alloccount.h"
 #include "hist.h"
 
 typedef struct load_opts {
@@ -39,6 +40,9 @@ typedef struct load_opts {
 	uint32_t deadline_ms; /* per call */
 	pid_t cpu_pid;        /* > 0: its CPU time and RSS are sampled around the window */
 	const volatile sig_atomic_t *stop; /* set asynchronously (SIGINT): end the run early */
+	alloccount_shared
+	        *allocs; /* non-NULL: the aggregator's allocation counters (--count-allocs),
+	                    read around the window, attribution sampled during it */
 } load_opts;
 
 typedef struct load_result {
@@ -63,6 +67,10 @@ typedef struct load_result {
 	int64_t self_cpu_us; /* this process over the window */
 	long rss_idle_kb;    /* cpu_pid's RSS after the first call, before the load; -1 unknown */
 	long rss_peak_kb;    /* its largest RSS seen during the window */
+	/* With o->allocs: the aggregator's heap calls over the window (-1: not counted), and the
+	 * attributed samples per object (indices of alloccount_shared.objs). */
+	int64_t allocs, reallocs, frees, alloc_bytes;
+	uint64_t alloc_samples[ALLOCCOUNT_OBJS];
 	grpc_status_code first_error;
 	char first_error_msg[256];
 	int interrupted; /* the stop flag ended the run */

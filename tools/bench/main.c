@@ -16,12 +16,14 @@
 #define _GNU_SOURCE /* sched_setaffinity */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <grpc/grpc.h>
@@ -49,12 +51,17 @@ typedef struct bench_opts {
 	uint32_t legs;
 	uint32_t agg_threads;
 	int pin;
+	int count_allocs;
 	const char *shard_bin, *agg_bin, *bench_agg_bin, *leaf_bin;
 } bench_opts;
 
 /* Set by SIGINT/SIGTERM; the load loop polls it. A second signal kills the children and exits
  * at once. */
 static volatile sig_atomic_t bench_stop;
+
+/* --count-allocs: the counters the first aggregator's shim shares (alloccount.h). */
+static alloccount_shared *bench_allocs;
+static char bench_allocs_path[64];
 
 static void bench_on_signal(int sig)
 {
@@ -90,6 +97,8 @@ static void usage(FILE *f)
 	        "  --legs N             fanout-* scenarios: legs per call\n"
 	        "  --agg-threads T      aggregator worker threads (default 1: it has one core)\n"
 	        "  --no-pin             do not pin processes to cores\n"
+	        "  --count-allocs       scenarios: count the aggregator's heap allocations "
+	        "(LD_PRELOAD shim)\n"
 	        "  --shard-bin P  --agg-bin P  --bench-agg-bin P  --leaf-bin P   server "
 	        "binaries\n");
 }
@@ -140,6 +149,10 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done)
 			usage(stdout);
 			*done = 1;
 			return 0;
+		}
+		if (strcmp(f, "--count-allocs") == 0) {
+			o->count_allocs = 1;
+			continue;
 		}
 		if (strcmp(f, "--no-pin") == 0) {
 			o->pin = 0;
@@ -326,6 +339,29 @@ static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
 		json_us("overhead_p50_us", q_us(&r->lat, 0.50) - q_us(&fl->lat, 0.50));
 		json_us("overhead_p99_us", q_us(&r->lat, 0.99) - q_us(&fl->lat, 0.99));
 	}
+	if (r->allocs >= 0 && r->done_in_window > 0 && bench_allocs != NULL) {
+		double calls = (double)r->done_in_window, all = 0;
+
+		printf(",\"agg_allocs_per_call\":%.1f,\"agg_reallocs_per_call\":%.1f"
+		       ",\"agg_frees_per_call\":%.1f,\"agg_alloc_bytes_per_call\":%.0f",
+		       (double)r->allocs / calls, (double)r->reallocs / calls,
+		       (double)r->frees / calls, (double)r->alloc_bytes / calls);
+		json_us_or_null("agg_allocs_per_leg",
+		                legs > 0 ? (double)r->allocs / calls / legs : 0, legs > 0);
+		/* Share of the sampled allocations per object: the executable is libscatter and the
+		 * aggregator's code; libgrpc is gRPC core. */
+		for (int i = 0; i < ALLOCCOUNT_OBJS; i++)
+			all += (double)r->alloc_samples[i];
+		printf(",\"agg_alloc_samples\":%.0f,\"agg_alloc_by_pct\":{", all);
+		for (int i = 0, first = 1; i < ALLOCCOUNT_OBJS && all > 0; i++) {
+			if (r->alloc_samples[i] == 0)
+				continue;
+			printf("%s\"%s\":%.1f", first ? "" : ",", bench_allocs->objs[i].name,
+			       100.0 * (double)r->alloc_samples[i] / all);
+			first = 0;
+		}
+		printf("}");
+	}
 	if (r->errors > 0) {
 		json_str("first_error", sg_status_name(r->first_error));
 		json_str("first_error_message", r->first_error_msg);
@@ -409,6 +445,39 @@ static int start_shards(const bench_opts *o, const scenario *sc, char *shard_lis
 	return 0;
 }
 
+static void allocs_unlink(void)
+{
+	if (bench_allocs_path[0] != '\0')
+		unlink(bench_allocs_path);
+}
+
+/* Creates and maps the counters file and points the next child's environment at the shim. */
+static int allocs_prepare(void)
+{
+	int fd;
+	void *m;
+
+	snprintf(bench_allocs_path, sizeof(bench_allocs_path), "/tmp/scatter-alloccount-XXXXXX");
+	if ((fd = mkstemp(bench_allocs_path)) < 0) {
+		bench_allocs_path[0] = '\0';
+		perror("scatter-bench: mkstemp");
+		return -1;
+	}
+	atexit(allocs_unlink);
+	if (ftruncate(fd, sizeof(alloccount_shared)) != 0 ||
+	    (m = mmap(NULL, sizeof(alloccount_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	              0)) == MAP_FAILED) {
+		perror("scatter-bench: counters file");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	bench_allocs = m;
+	setenv("ALLOCCOUNT_FILE", bench_allocs_path, 1);
+	setenv("LD_PRELOAD", BENCH_ALLOCCOUNT_LIB, 1);
+	return 0;
+}
+
 /* Starts the aggregator (CPU 1) over shard_list, with extra flags (NULL-terminated, or NULL);
  * fills its address and pid. */
 static int start_agg(const bench_opts *o, const scenario *sc, char *shard_list,
@@ -425,6 +494,7 @@ static int start_agg(const bench_opts *o, const scenario *sc, char *shard_list,
 	                  threads};
 	size_t n = 7;
 	proc_info agg;
+	int rv;
 
 	snprintf(legs, sizeof(legs), "%" PRIu32,
 	         o->legs > 0    ? o->legs
@@ -438,8 +508,18 @@ static int start_agg(const bench_opts *o, const scenario *sc, char *shard_list,
 	for (size_t i = 0; extra != NULL && extra[i] != NULL && n + 1 < 32; i++)
 		argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
-	if (procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg) != 0)
+	/* Only the first aggregator gets the shim, and no shard. */
+	if (o->count_allocs && bench_allocs == NULL && allocs_prepare() != 0)
 		return -1;
+	rv = procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg);
+	unsetenv("LD_PRELOAD");
+	unsetenv("ALLOCCOUNT_FILE");
+	if (rv != 0)
+		return -1;
+	if (o->count_allocs && atomic_load(&bench_allocs->magic) != ALLOCCOUNT_MAGIC) {
+		fprintf(stderr, "scatter-bench: the allocation-counting shim did not load\n");
+		return -1;
+	}
 	snprintf(agg_addr, agg_len, "%s", agg.addr);
 	*agg_pid = agg.pid;
 	return 0;
@@ -481,6 +561,7 @@ static int run_hedge_pair(const load_opts *base, const scenario *sc, char addrs[
 
 		lo.target = addrs[i];
 		lo.cpu_pid = pids[i];
+		lo.allocs = i == 0 ? bench_allocs : NULL;
 		memset(r, 0, sizeof(*r));
 		agg_stats(addrs[i], &before);
 		if (load_run(&lo, r) != 0)
@@ -548,6 +629,7 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 	}
 	lo.target = agg_addr[0];
 	lo.cpu_pid = agg_pid[0];
+	lo.allocs = bench_allocs;
 	if (!bench_stop && load_run(&lo, r) == 0) {
 		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? fl : NULL);
 		rv = r->interrupted ? 130 : 0;

@@ -5,7 +5,9 @@ Checks that the run exits 0, prints exactly one JSON line that parses, with the 
 README documents, no errors, and that it left no server behind. Asserts nothing about timing:
 the machine may be busy with other builds.
 
-    smoke_test.py BENCH [--scenario cpu10] [--duration-s 0.3]
+    smoke_test.py BENCH [--scenario cpu10] [--duration-s 0.3] [--count-allocs]
+
+With --count-allocs it also checks that the allocation-counting shim loaded and counted.
 """
 import argparse
 import json
@@ -38,9 +40,10 @@ def main():
     ap.add_argument("bench")
     ap.add_argument("--scenario", default="cpu10")
     ap.add_argument("--duration-s", default="0.3")
+    ap.add_argument("--count-allocs", action="store_true")
     a = ap.parse_args()
     cmd = [a.bench, "--scenario", a.scenario, "--warmup-s", "0.1",
-           "--duration-s", a.duration_s]
+           "--duration-s", a.duration_s] + (["--count-allocs"] if a.count_allocs else [])
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=60)
     sys.stderr.write(p.stderr)
@@ -60,6 +63,8 @@ def main():
         sys.exit(f"FAIL: {r['errors']} errors: {r.get('first_error_message')}")
     if r["calls"] <= 0:
         sys.exit("FAIL: no calls measured")
+    if a.count_allocs and not r.get("agg_allocs_per_call", 0) > 0:
+        sys.exit(f"FAIL: no allocations counted: {r.get('agg_allocs_per_call')}")
     left = children_of(os.getpid())
     if left:
         sys.exit(f"FAIL: processes left behind: {left}")
