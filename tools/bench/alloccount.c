@@ -45,8 +45,8 @@ static __thread int ac_in_sample __attribute__((tls_model("initial-exec")));
 /* The objects whose frames are the allocator, not its caller. */
 static int ac_is_allocator(const char *path)
 {
-	static const char *const skip[] = {"libc.so", "libstdc++", "libgcc_s", "libgpr", "alloccount",
-	                                   "ld-linux"};
+	static const char *const skip[] = {"libc.so", "libstdc++",  "libgcc_s",
+	                                   "libgpr",  "alloccount", "ld-linux"};
 	const char *base = strrchr(path, '/');
 
 	base = base != NULL ? base + 1 : path;

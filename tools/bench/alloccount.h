@@ -24,15 +24,15 @@ typedef struct alloccount_obj {
 } alloccount_obj;
 
 typedef struct alloccount_shared {
-	_Atomic uint32_t magic;   /* set once the shim has mapped the file */
+	_Atomic uint32_t magic;    /* set once the shim has mapped the file */
 	_Atomic uint32_t sampling; /* written by the bench: attribute allocations while set */
-	uint32_t sample_every;    /* one attributed allocation in this many */
+	uint32_t sample_every;     /* one attributed allocation in this many */
 	uint32_t pad;
-	_Atomic uint64_t allocs;  /* malloc, calloc, realloc(NULL), memalign family */
+	_Atomic uint64_t allocs;   /* malloc, calloc, realloc(NULL), memalign family */
 	_Atomic uint64_t reallocs; /* realloc of a live block (may or may not move) */
-	_Atomic uint64_t frees;   /* free of a non-NULL pointer */
-	_Atomic uint64_t bytes;   /* bytes requested by the allocations and reallocs above */
-	_Atomic uint64_t samples; /* attributed allocations */
+	_Atomic uint64_t frees;    /* free of a non-NULL pointer */
+	_Atomic uint64_t bytes;    /* bytes requested by the allocations and reallocs above */
+	_Atomic uint64_t samples;  /* attributed allocations */
 	_Atomic uint32_t obj_lock;
 	alloccount_obj objs[ALLOCCOUNT_OBJS];
 } alloccount_shared;
