@@ -698,7 +698,7 @@ static void write_config(const char *path, const proc *a, const proc *b)
 static double legs_ok(int admin_port, const proc *shard, const char **group)
 {
 	char target[96], *text = http_get_ok(admin_port, "/metrics", "text/plain");
-	static char group_buf[64];
+	static char group_buf[sizeof(((prom_sample *)0)->values[0])]; /* a label value fits whole */
 	prom_doc d;
 	double v;
 
