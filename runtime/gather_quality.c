@@ -23,15 +23,11 @@ static sg_err quality_plan(sg__gather_plan *p, const sg_method_desc *m, char *wh
 		return sg__why(why, len,
 		               "quality: a threshold needs one backend method (group); "
 		               "use a predicate with heterogeneous legs");
-	p->field = sg__field(m->response, g->field);
-	if (p->field == NULL || p->field->label != PROTOBUF_C_LABEL_REPEATED ||
-	    p->field->type != PROTOBUF_C_TYPE_MESSAGE)
+	if ((p->field = sg__field_repeated_message(m->response, g->field)) == NULL)
 		return sg__why(why, len, "quality: field %u of %s is not a repeated message field",
 		               (unsigned)g->field, m->response->name);
 	elem = p->field->descriptor;
-	p->by = sg__field(elem, g->by);
-	if (p->by == NULL || p->by->label == PROTOBUF_C_LABEL_REPEATED ||
-	    !sg__type_is_number(p->by->type))
+	if ((p->by = sg__field_numeric(elem, g->by)) == NULL)
 		return sg__why(why, len, "quality: field %u of %s is not a numeric scalar",
 		               (unsigned)g->by, elem->name);
 	if (g->min_count == 0)

@@ -2,7 +2,6 @@
  * merge_top_k.c: TOP_K keeps the best `limit` elements of a repeated message field across the
  * OK legs, by a numeric field of the element; ties keep leg order, then element order.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -18,16 +17,12 @@ static sg_err top_k_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, 
 	if (m->merge.n_fields != 1 || m->merge.fields == NULL)
 		return sg__why(why, len, "top_k: exactly one field is needed, not %zu",
 		               m->merge.n_fields);
-	f = sg__field(m->response, m->merge.fields[0]);
-	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED ||
-	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+	if ((f = sg__field_repeated_message(m->response, m->merge.fields[0])) == NULL)
 		return sg__why(why, len, "top_k: field %u of %s is not a repeated message field",
 		               (unsigned)m->merge.fields[0], m->response->name);
 	p->fields[p->n_fields++] = f;
 	elem = f->descriptor;
-	p->score = sg__field(elem, m->merge.score_field);
-	if (p->score == NULL || p->score->label == PROTOBUF_C_LABEL_REPEATED ||
-	    !sg__type_is_number(p->score->type))
+	if ((p->score = sg__field_numeric(elem, m->merge.score_field)) == NULL)
 		return sg__why(why, len, "top_k: field %u of %s is not a numeric scalar",
 		               (unsigned)m->merge.score_field, elem->name);
 	if (m->merge.limit_field != 0) {
@@ -111,11 +106,8 @@ static sg_err top_k_run(const sg__merge_plan *p, const sg__merge_in *in, Protobu
 		ProtobufCMessage **arr = cnt > 0 ? sg__field_array(r, f) : NULL;
 
 		for (size_t k = 0; k < cnt; k++, at++) {
-			double s = sg__field_number(arr[k], p->score);
+			double s = sg__field_score(arr[k], p->score, asc);
 
-			/* NaN sorts last in either order rather than poisoning the comparison. */
-			if (isnan(s))
-				s = asc ? INFINITY : -INFINITY;
 			e[at] = (topk_entry){.score = s, .seq = at, .elem = arr[k]};
 		}
 	}

@@ -7,7 +7,6 @@
  * Duplicates are found with an open-addressing hash table in the call's arena: linear in the
  * number of elements, no malloc.
  */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -23,9 +22,7 @@ static sg_err union_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, 
 	if (m->merge.n_fields != 1 || m->merge.fields == NULL)
 		return sg__why(why, len, "union: exactly one field is needed, not %zu",
 		               m->merge.n_fields);
-	f = sg__field(m->response, m->merge.fields[0]);
-	if (f == NULL || f->label != PROTOBUF_C_LABEL_REPEATED ||
-	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+	if ((f = sg__field_repeated_message(m->response, m->merge.fields[0])) == NULL)
 		return sg__why(why, len, "union: field %u of %s is not a repeated message field",
 		               (unsigned)m->merge.fields[0], m->response->name);
 	p->fields[p->n_fields++] = f;
@@ -36,21 +33,11 @@ static sg_err union_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, 
 		return sg__why(why, len, "union: key field %u of %s is not a string or integer",
 		               (unsigned)m->merge.key_field, elem->name);
 	if (m->merge.score_field != 0) {
-		p->score = sg__field(elem, m->merge.score_field);
-		if (p->score == NULL || p->score->label == PROTOBUF_C_LABEL_REPEATED ||
-		    !sg__type_is_number(p->score->type))
+		if ((p->score = sg__field_numeric(elem, m->merge.score_field)) == NULL)
 			return sg__why(why, len, "union: field %u of %s is not a numeric scalar",
 			               (unsigned)m->merge.score_field, elem->name);
 	}
 	return SG_OK;
-}
-
-/* A copy's score for comparison: NaN is the worst in either order. */
-static double union_score(const sg__merge_plan *p, const ProtobufCMessage *e, bool asc)
-{
-	double s = sg__field_number(e, p->score);
-
-	return isnan(s) ? (asc ? INFINITY : -INFINITY) : s;
 }
 
 static sg_err union_run(const sg__merge_plan *p, const sg__merge_in *in, ProtobufCMessage *out)
@@ -91,8 +78,8 @@ static sg_err union_run(const sg__merge_plan *p, const sg__merge_in *in, Protobu
 				slots[h] = n;
 			} else if (p->score != NULL) {
 				ProtobufCMessage **kept = &res[slots[h] - 1];
-				double s = union_score(p, e, asc),
-				       best = union_score(p, *kept, asc);
+				double s = sg__field_score(e, p->score, asc),
+				       best = sg__field_score(*kept, p->score, asc);
 
 				if (asc ? s < best : s > best)
 					*kept = e;

@@ -3,6 +3,7 @@
  */
 #include "reflect.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,34 @@ const ProtobufCFieldDescriptor *sg__field(const ProtobufCMessageDescriptor *d, u
 	return number == 0 || d == NULL
 	               ? NULL
 	               : protobuf_c_message_descriptor_get_field(d, (unsigned)number);
+}
+
+const ProtobufCFieldDescriptor *sg__field_repeated_message(const ProtobufCMessageDescriptor *d,
+                                                           uint32_t number)
+{
+	const ProtobufCFieldDescriptor *f = sg__field(d, number);
+
+	return f != NULL && f->label == PROTOBUF_C_LABEL_REPEATED &&
+	                       f->type == PROTOBUF_C_TYPE_MESSAGE
+	               ? f
+	               : NULL;
+}
+
+const ProtobufCFieldDescriptor *sg__field_numeric(const ProtobufCMessageDescriptor *d,
+                                                  uint32_t number)
+{
+	const ProtobufCFieldDescriptor *f = sg__field(d, number);
+
+	return f != NULL && f->label != PROTOBUF_C_LABEL_REPEATED && sg__type_is_number(f->type)
+	               ? f
+	               : NULL;
+}
+
+double sg__field_score(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, bool asc)
+{
+	double s = sg__field_number(msg, f);
+
+	return isnan(s) ? (asc ? INFINITY : -INFINITY) : s;
 }
 
 bool sg__field_is_scalar(const ProtobufCFieldDescriptor *f)

@@ -31,6 +31,19 @@ size_t sg__type_size(ProtobufCType t);
 /* Field `number` of d, or NULL (also for number 0). */
 const ProtobufCFieldDescriptor *sg__field(const ProtobufCMessageDescriptor *d, uint32_t number);
 
+/* Field `number` of d if it is a repeated message field (the elements top_k, union and quality
+ * rank), else NULL. */
+const ProtobufCFieldDescriptor *sg__field_repeated_message(const ProtobufCMessageDescriptor *d,
+                                                           uint32_t number);
+
+/* Field `number` of d if it is a single numeric field (a score), else NULL. */
+const ProtobufCFieldDescriptor *sg__field_numeric(const ProtobufCMessageDescriptor *d,
+                                                  uint32_t number);
+
+/* f's value in msg as a score to rank by: NaN ranks worst in either order (last when asc is
+ * false, i.e. highest first; last when asc is true), so one bad element cannot poison a sort. */
+double sg__field_score(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, bool asc);
+
 /* Whether f is a single (not repeated) value of a scalar type: number, enum, bool, string or
  * bytes; not a message. */
 bool sg__field_is_scalar(const ProtobufCFieldDescriptor *f);
