@@ -89,8 +89,6 @@ nomem:
 sg_err sg__backends_set_tls(sg__backends *b, const char *name, const sg_tls_opts *opts)
 {
 	sg__group *g;
-	sg__tls *t;
-	sg_err rv;
 
 	if (b == NULL || name == NULL || opts == NULL)
 		return SG_EINVAL;
@@ -99,16 +97,7 @@ sg_err sg__backends_set_tls(sg__backends *b, const char *name, const sg_tls_opts
 	/* The groups are the caller's (b is not const): only the lookup returns them const. */
 	if ((g = (sg__group *)sg__backends_group(b, name)) == NULL)
 		return SG_ENOENT;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return SG_ENOMEM;
-	if ((rv = sg__tls_load(t, opts, SG_TLS_CALL)) != SG_OK) {
-		free(t); /* the reason is logged */
-		return rv;
-	}
-	sg__tls_fini(g->tls);
-	free(g->tls);
-	g->tls = t;
-	return SG_OK;
+	return sg__tls_replace(&g->tls, opts, SG_TLS_CALL);
 }
 
 const sg__group *sg__backends_group(const sg__backends *b, const char *name)

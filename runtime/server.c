@@ -239,15 +239,9 @@ sg_err sg_server_set_listen_tls(sg_server *s, const sg_tls_opts *tls)
 		return SG_EINVAL;
 	if (s->state != SERVER_NEW)
 		return SG_ESTATE;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return SG_ENOMEM;
-	if ((rv = sg__tls_load(t, tls, SG_TLS_LISTEN)) != SG_OK) {
-		free(t); /* the reason is logged */
+	if ((rv = sg__tls_replace(&s->listen_tls, tls, SG_TLS_LISTEN)) != SG_OK)
 		return rv;
-	}
-	sg__tls_fini(s->listen_tls);
-	free(s->listen_tls);
-	s->listen_tls = t;
+	t = s->listen_tls;
 	sg__log(SG_LOG_INFO, "listening with TLS%s",
 	        t->require_client_cert ? ", client certificates required (mTLS)" : "");
 	return SG_OK;

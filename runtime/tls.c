@@ -165,6 +165,23 @@ fail:
 	return rv;
 }
 
+sg_err sg__tls_replace(sg__tls **slot, const sg_tls_opts *opts, sg__tls_side side)
+{
+	sg__tls *t = calloc(1, sizeof(*t));
+	sg_err rv;
+
+	if (t == NULL)
+		return SG_ENOMEM;
+	if ((rv = sg__tls_load(t, opts, side)) != SG_OK) {
+		free(t); /* the reason is logged */
+		return rv;
+	}
+	sg__tls_fini(*slot);
+	free(*slot);
+	*slot = t;
+	return SG_OK;
+}
+
 void sg__tls_fini(sg__tls *t)
 {
 	if (t == NULL)

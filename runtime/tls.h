@@ -41,6 +41,11 @@ sg_err sg__tls_load(sg__tls *t, const sg_tls_opts *opts, sg__tls_side side);
 /* Frees what t holds; t may then be loaded again. A zeroed t is a no-op. */
 void sg__tls_fini(sg__tls *t);
 
+/* Loads opts into a new heap sg__tls and, only on success, puts it in *slot, freeing the one
+ * that was there (may be NULL). Errors as sg__tls_load, plus SG_ENOMEM; *slot is then as it
+ * was. */
+sg_err sg__tls_replace(sg__tls **slot, const sg_tls_opts *opts, sg__tls_side side);
+
 /* Credentials for a listening port from t (loaded for SG_TLS_LISTEN); the caller releases them.
  * mTLS (require_client_cert) requires and verifies a client certificate chained to t->ca; with
  * a CA and no requirement a client certificate is verified if one is presented. */
