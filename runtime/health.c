@@ -216,20 +216,29 @@ static void health_answer(sg__worker *w, grpc_call *call, grpc_byte_buffer *repl
 		unary_complete(&u->op, false);
 }
 
+/* Decodes a Check or Watch request into *req and frees payload. A request that does not decode
+ * is answered INVALID_ARGUMENT (the call is then ended) and false returned. */
+static bool health_read_request(sg__worker *w, grpc_call *call, grpc_byte_buffer *payload,
+                                health_req *req)
+{
+	bool ok = health_decode(payload, req);
+
+	if (payload != NULL)
+		grpc_byte_buffer_destroy(payload);
+	if (!ok)
+		health_answer(w, call, NULL, GRPC_STATUS_INVALID_ARGUMENT,
+		              "request does not decode as grpc.health.v1.HealthCheckRequest");
+	return ok;
+}
+
 void sg__health_check(sg__worker *w, const sg__health *h, grpc_call *call,
                       grpc_byte_buffer *payload)
 {
 	health_req req;
-	bool ok = health_decode(payload, &req);
 	int status;
 
-	if (payload != NULL)
-		grpc_byte_buffer_destroy(payload);
-	if (!ok) {
-		health_answer(w, call, NULL, GRPC_STATUS_INVALID_ARGUMENT,
-		              "request does not decode as grpc.health.v1.HealthCheckRequest");
+	if (!health_read_request(w, call, payload, &req))
 		return;
-	}
 	status = health_status_of(h, req.service);
 	if (status == grpc_health_v1_HealthCheckResponse_ServingStatus_SERVICE_UNKNOWN) {
 		health_answer(w, call, NULL, GRPC_STATUS_NOT_FOUND, "unknown service");
@@ -372,18 +381,12 @@ void sg__health_watch(sg__worker *w, const sg__health *h, grpc_call *call,
                       grpc_byte_buffer *payload)
 {
 	health_req req;
-	bool ok = health_decode(payload, &req);
 	health_watch *hw;
 	grpc_byte_buffer *first;
 	grpc_op op;
 
-	if (payload != NULL)
-		grpc_byte_buffer_destroy(payload);
-	if (!ok) {
-		health_answer(w, call, NULL, GRPC_STATUS_INVALID_ARGUMENT,
-		              "request does not decode as grpc.health.v1.HealthCheckRequest");
+	if (!health_read_request(w, call, payload, &req))
 		return;
-	}
 	if ((hw = calloc(1, sizeof(*hw))) == NULL) {
 		health_answer(w, call, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
