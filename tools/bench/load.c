@@ -46,10 +46,25 @@ typedef struct slot {
 	int busy;
 } slot;
 
+/* Fan-out: one call per target, started together; group g's calls are the slots
+ * g * n_targets .. (g + 1) * n_targets - 1, call t going to target t. Closed loop only, so only
+ * the main thread touches groups. */
+typedef struct group {
+	int64_t start_ns; /* its latency is measured from here to its last call's end */
+	uint32_t pending; /* its calls still in flight */
+	int failed;       /* a call was not OK, or gRPC refused to start one */
+	int partial;      /* an OK answer said partial (as slot_inspect reads it) */
+} group;
+
 typedef struct load {
 	const load_opts *o;
 	load_result *r;
-	grpc_channel *channel;
+	grpc_channel *channel; /* single target; NULL in fan-out */
+	/* Fan-out (n_targets > 0): a channel per target, and the groups of calls. */
+	grpc_channel **channels;
+	uint32_t n_targets;
+	group *groups;
+	uint32_t n_groups;
 	grpc_completion_queue *cq;
 	grpc_slice method;
 	grpc_byte_buffer *request;
@@ -181,7 +196,7 @@ static void alloc_snap(alloccount_shared *a, load_result *r, int sign)
 		r->alloc_samples[i] += (uint64_t)sign * atomic_load(&a->objs[i].samples);
 }
 
-static int slot_start(load *l, slot *s, int64_t sched_ns)
+static int slot_start(load *l, slot *s, grpc_channel *channel, int64_t sched_ns)
 {
 	int64_t deadline = now_ns() + (int64_t)l->o->deadline_ms * NS_PER_MS;
 	grpc_op ops[6];
@@ -193,8 +208,8 @@ static int slot_start(load *l, slot *s, int64_t sched_ns)
 	s->details = grpc_empty_slice();
 	grpc_metadata_array_init(&s->initial_md);
 	grpc_metadata_array_init(&s->trailing_md);
-	s->call = grpc_channel_create_call(l->channel, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq,
-	                                   l->method, NULL, deadline_at(deadline), NULL);
+	s->call = grpc_channel_create_call(channel, NULL, GRPC_PROPAGATE_DEFAULTS, l->cq, l->method,
+	                                   NULL, deadline_at(deadline), NULL);
 	if (s->call == NULL)
 		return -1;
 	s->send = grpc_byte_buffer_copy(l->request);
@@ -296,6 +311,18 @@ static int slot_inspect(load *l, const slot *s, int64_t done_ns, int measured)
 	return partial;
 }
 
+/* Keeps a failed call's status and details as the run's first error. */
+static void note_first_error(load_result *r, const slot *s)
+{
+	size_t len = GRPC_SLICE_LENGTH(s->details);
+
+	if (len >= sizeof(r->first_error_msg))
+		len = sizeof(r->first_error_msg) - 1;
+	r->first_error = s->status;
+	memcpy(r->first_error_msg, GRPC_SLICE_START_PTR(s->details), len);
+	r->first_error_msg[len] = '\0';
+}
+
 /* Accounts for a finished call and frees what it held; the slot is idle afterwards. */
 static void slot_finish(load *l, slot *s, int64_t done_ns, int measured)
 {
@@ -304,15 +331,8 @@ static void slot_finish(load *l, slot *s, int64_t done_ns, int measured)
 	if (measured) {
 		hist_record(&r->lat, (uint64_t)(done_ns - s->sched_ns));
 		if (s->status != GRPC_STATUS_OK) {
-			if (r->errors++ == 0) {
-				size_t len = GRPC_SLICE_LENGTH(s->details);
-
-				if (len >= sizeof(r->first_error_msg))
-					len = sizeof(r->first_error_msg) - 1;
-				r->first_error = s->status;
-				memcpy(r->first_error_msg, GRPC_SLICE_START_PTR(s->details), len);
-				r->first_error_msg[len] = '\0';
-			}
+			if (r->errors++ == 0)
+				note_first_error(r, s);
 		} else if (slot_inspect(l, s, done_ns, 1)) {
 			r->partial++;
 		}
@@ -336,7 +356,7 @@ static int load_probe(load *l)
 	slot *s = &l->slots[0];
 	grpc_event ev;
 
-	if (slot_start(l, s, now_ns()) != 0) {
+	if (slot_start(l, s, l->channel, now_ns()) != 0) {
 		fprintf(stderr, "scatter-bench: %s: could not start a call\n", l->o->target);
 		return -1;
 	}
@@ -359,12 +379,114 @@ static int load_probe(load *l)
 	return 0;
 }
 
+/* Fan-out: starts group g's calls, one per target, all scheduled at sched_ns. A call gRPC
+ * refuses marks the group failed; returns -1 when none started (the group is idle then). */
+static int group_start(load *l, uint32_t g, int64_t sched_ns)
+{
+	group *gr = &l->groups[g];
+
+	gr->start_ns = sched_ns;
+	gr->pending = 0;
+	gr->failed = 0;
+	gr->partial = 0;
+	for (uint32_t t = 0; t < l->n_targets; t++) {
+		if (slot_start(l, &l->slots[g * l->n_targets + t], l->channels[t], sched_ns) == 0)
+			gr->pending++;
+		else
+			gr->failed = 1;
+	}
+	return gr->pending > 0 ? 0 : -1;
+}
+
+/* Fan-out: starts group g; if nothing started, it counts as failed (it was due and did not
+ * happen), like load_send's refused call. */
+static void group_send(load *l, uint32_t g, int64_t sched_ns)
+{
+	if (group_start(l, g, sched_ns) != 0 && sched_ns >= l->warm_end)
+		l->send_failed++;
+}
+
+/* Fan-out: accounts for one finished call s and frees it. Returns its group when s was the
+ * group's last call (the group is then accounted for, if measured, and idle), else NULL. */
+static group *group_call_done(load *l, slot *s, int64_t done_ns)
+{
+	load_result *r = l->r;
+	group *g = &l->groups[(uint32_t)(s - l->slots) / l->n_targets];
+	int measured = g->start_ns >= l->warm_end;
+
+	if (s->status != GRPC_STATUS_OK) {
+		g->failed = 1;
+		if (measured && r->first_error == GRPC_STATUS_OK)
+			note_first_error(r, s);
+	} else if (slot_inspect(l, s, done_ns, 0)) {
+		g->partial = 1;
+	}
+	slot_finish(l, s, done_ns, 0);
+	if (--g->pending > 0)
+		return NULL;
+	if (measured) {
+		/* The slowest call's end: what a zero-cost aggregator would answer at. */
+		hist_record(&r->lat, (uint64_t)(done_ns - g->start_ns));
+		if (g->failed) {
+			r->errors++;
+			if (r->first_error == GRPC_STATUS_OK) {
+				r->first_error = GRPC_STATUS_INTERNAL;
+				snprintf(r->first_error_msg, sizeof(r->first_error_msg),
+				         "grpc_channel_create_call or start_batch failed");
+			}
+		} else if (g->partial) {
+			r->partial++;
+		}
+	}
+	return g;
+}
+
+/* Fan-out's probe: one group, serially, in which every target must answer OK; it connects
+ * every channel before anything is measured. */
+static int group_probe(load *l)
+{
+	int64_t give_up = now_ns() + (int64_t)l->o->deadline_ms * NS_PER_MS + NS_PER_S;
+	group *g = &l->groups[0];
+	int bad = 0;
+
+	if (group_start(l, 0, now_ns()) != 0 || g->failed) {
+		fprintf(stderr, "scatter-bench: fan-out: could not start a call\n");
+		return -1; /* load_fini cancels and drains what did start */
+	}
+	while (g->pending > 0 && now_ns() < give_up) {
+		grpc_event ev = grpc_completion_queue_next(l->cq, deadline_at(give_up), NULL);
+		slot *s;
+
+		if (ev.type != GRPC_OP_COMPLETE)
+			continue;
+		s = ev.tag;
+		if (s->status != GRPC_STATUS_OK) {
+			fprintf(stderr, "scatter-bench: %s %s: first call failed: %s: %.*s\n",
+			        l->o->fanout_targets[(uint32_t)(s - l->slots) % l->n_targets],
+			        l->o->method, sg_status_name(s->status),
+			        (int)GRPC_SLICE_LENGTH(s->details),
+			        (const char *)GRPC_SLICE_START_PTR(s->details));
+			bad = 1;
+		}
+		slot_finish(l, s, now_ns(), 0);
+		g->pending--;
+	}
+	for (uint32_t t = 0; t < l->n_targets && g->pending > 0; t++) {
+		if (l->slots[t].busy)
+			fprintf(stderr,
+			        "scatter-bench: %s %s: no answer to the first call in time\n",
+			        l->o->fanout_targets[t], l->o->method);
+	}
+	return bad || g->pending > 0 ? -1 : 0; /* load_fini cancels what is left */
+}
+
 static int64_t min64(int64_t a, int64_t b)
 {
 	return a < b ? a : b;
 }
 
-static int load_init(load *l, const load_opts *o, load_result *r)
+/* A channel to target with the bench's arguments, or NULL. */
+static grpc_channel *load_channel(const char *target)
 {
 	grpc_arg arg_list[] = {
 	        {.type = GRPC_ARG_INTEGER,
@@ -378,7 +500,14 @@ static int load_init(load *l, const load_opts *o, load_result *r)
 	grpc_channel_args args = {.num_args = sizeof(arg_list) / sizeof(arg_list[0]),
 	                          .args = arg_list};
 	grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+	grpc_channel *channel = grpc_channel_create(target, creds, &args);
 
+	grpc_channel_credentials_release(creds);
+	return channel;
+}
+
+static int load_init(load *l, const load_opts *o, load_result *r)
+{
 	memset(l, 0, sizeof(*l));
 	l->o = o;
 	l->r = r;
@@ -389,14 +518,27 @@ static int load_init(load *l, const load_opts *o, load_result *r)
 	l->n_slots = o->rate > 0 ? o->max_in_flight : o->concurrency;
 	if (l->n_slots == 0)
 		l->n_slots = 1;
-	l->channel = grpc_channel_create(o->target, creds, &args);
-	grpc_channel_credentials_release(creds);
 	l->cq = grpc_completion_queue_create_for_next(NULL);
 	l->method = grpc_slice_from_static_string(o->method);
 	l->request = load_request(o);
+	if (o->n_fanout > 0) {
+		l->n_targets = (uint32_t)o->n_fanout;
+		l->n_groups = l->n_slots;
+		l->n_slots = l->n_groups * l->n_targets;
+		l->groups = calloc(l->n_groups, sizeof(*l->groups));
+		l->channels = calloc(l->n_targets, sizeof(*l->channels));
+		if (l->groups == NULL || l->channels == NULL)
+			return -1;
+		for (uint32_t t = 0; t < l->n_targets; t++) {
+			if ((l->channels[t] = load_channel(o->fanout_targets[t])) == NULL)
+				return -1;
+		}
+	} else if ((l->channel = load_channel(o->target)) == NULL) {
+		return -1;
+	}
 	l->slots = calloc(l->n_slots, sizeof(*l->slots));
 	l->free_stack = calloc(l->n_slots, sizeof(*l->free_stack));
-	if (l->channel == NULL || l->cq == NULL || l->slots == NULL || l->free_stack == NULL)
+	if (l->cq == NULL || l->slots == NULL || l->free_stack == NULL)
 		return -1;
 	for (uint32_t i = 0; i < l->n_slots; i++)
 		l->free_stack[l->n_free++] = l->n_slots - 1 - i;
@@ -448,6 +590,12 @@ static void load_fini(load *l)
 	}
 	if (l->channel != NULL)
 		grpc_channel_destroy(l->channel);
+	for (uint32_t t = 0; t < l->n_targets && l->channels != NULL; t++) {
+		if (l->channels[t] != NULL)
+			grpc_channel_destroy(l->channels[t]);
+	}
+	free(l->channels);
+	free(l->groups);
 	if (l->request != NULL)
 		grpc_byte_buffer_destroy(l->request);
 	free(l->slots);
@@ -482,7 +630,7 @@ static void load_give(load *l, slot *s)
  * call counts as failed (it was due and did not happen). */
 static void load_send(load *l, slot *s, int64_t sched)
 {
-	if (slot_start(l, s, sched) != 0) {
+	if (slot_start(l, s, l->channel, sched) != 0) {
 		load_give(l, s);
 		if (sched >= l->warm_end)
 			l->send_failed++;
@@ -525,7 +673,7 @@ static void *load_sender(void *arg)
 
 int load_run(const load_opts *o, load_result *r)
 {
-	const int open_loop = o->rate > 0;
+	const int open_loop = o->rate > 0, fanout = o->n_fanout > 0;
 	int64_t drain_end = 0, cancel_end = 0, window_start, actual_end = 0;
 	int64_t cpu0 = -1, stat0 = -1, self0 = 0;
 	int stopping = 0, warm = 0;
@@ -541,11 +689,17 @@ int load_run(const load_opts *o, load_result *r)
 	r->rss_idle_kb = -1;
 	r->rss_peak_kb = -1;
 	r->allocs = r->reallocs = r->frees = r->alloc_bytes = -1;
+	if (fanout && open_loop) {
+		/* Groups would be started by the sender thread and ended by this one. */
+		fprintf(stderr, "scatter-bench: fan-out runs a closed loop only (no --rate)\n");
+		return -1;
+	}
 	if (load_init(&l, o, r) != 0) {
-		fprintf(stderr, "scatter-bench: %s: could not create the channel\n", o->target);
+		fprintf(stderr, "scatter-bench: %s: could not create the channel\n",
+		        fanout ? "fan-out" : o->target);
 		goto out;
 	}
-	if (load_probe(&l) != 0)
+	if ((fanout ? group_probe(&l) : load_probe(&l)) != 0)
 		goto out;
 	if (o->cpu_pid > 0)
 		r->rss_idle_kb = proc_rss_kb(o->cpu_pid);
@@ -560,6 +714,9 @@ int load_run(const load_opts *o, load_result *r)
 			goto out;
 		}
 		l.sender_running = 1;
+	} else if (fanout) {
+		for (uint32_t g = 0; g < l.n_groups; g++)
+			group_send(&l, g, now_ns());
 	} else {
 		for (uint32_t i = 0; i < o->concurrency; i++)
 			load_send(&l, load_take(&l, 0), now_ns());
@@ -630,6 +787,17 @@ int load_run(const load_opts *o, load_result *r)
 			continue;
 		now = now_ns();
 		s = ev.tag;
+		if (fanout) {
+			group *g = group_call_done(&l, s, now);
+
+			if (g == NULL)
+				continue; /* the group waits for its slowest call */
+			if (warm && !stopping)
+				r->done_in_window++;
+			if (!stopping)
+				group_send(&l, (uint32_t)(g - l.groups), now);
+			continue;
+		}
 		if (warm && !stopping)
 			r->done_in_window++;
 		slot_finish(&l, s, now, s->sched_ns >= l.warm_end);
@@ -647,6 +815,8 @@ int load_run(const load_opts *o, load_result *r)
 		         "grpc_channel_create_call or start_batch failed");
 	}
 	r->calls = r->lat.count + l.send_failed;
+	if (fanout)
+		r->legs = l.n_targets;
 	r->window_s = (double)(actual_end - window_start) / NS_PER_S;
 	r->qps = r->window_s > 0 ? (double)r->done_in_window / r->window_s : 0;
 	rv = 0;

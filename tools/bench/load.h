@@ -13,11 +13,18 @@
  *     late, its latency still counted from its schedule.
  * Everything is bounded: warm-up and the measured window in time (or a count, itself bounded by
  * max_window_s), the drain by the call deadline plus a second, after which calls are cancelled.
+ *
+ * Direct fan-out (n_fanout > 0, closed loop only): each "call" of the loop is a group of
+ * n_fanout calls to `method`, one per target (a channel each), started together on the one
+ * completion queue. A group ends with its last call: its latency is from its start to that last
+ * completion (the slowest of its calls), and it is an error if any of its calls is. This is what
+ * an aggregator with no cost of its own would see: the floor of the table scenarios.
  */
 #ifndef BENCH_LOAD_H
 #define BENCH_LOAD_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,11 +34,15 @@
 #include "hist.h"
 
 typedef struct load_opts {
-	const char *target;     /* a gRPC target, e.g. "127.0.0.1:5000"; borrowed */
+	const char *target; /* a gRPC target, e.g. "127.0.0.1:5000"; borrowed */
+	/* n_fanout > 0: direct fan-out to these targets instead of target (array and strings
+	 * borrowed). */
+	const char *const *fanout_targets;
+	size_t n_fanout;
 	const char *method;     /* e.g. "/search.Search/Query"; borrowed */
 	const char *query;      /* SearchRequest.query */
 	uint32_t k;             /* SearchRequest.k */
-	uint32_t concurrency;   /* closed loop when rate == 0 */
+	uint32_t concurrency;   /* closed loop when rate == 0; fan-out: groups in flight */
 	double rate;            /* calls per second; > 0: open loop */
 	uint32_t max_in_flight; /* open loop only */
 	double warmup_s;
@@ -45,6 +56,8 @@ typedef struct load_opts {
 	                    read around the window, attribution sampled during it */
 } load_opts;
 
+/* With n_fanout > 0 every "call" below is a group: calls, errors, partial, done_in_window and
+ * lat count groups, and legs is n_fanout. */
 typedef struct load_result {
 	hist lat; /* calls scheduled (or started) inside the window, whatever their status */
 	/* OK calls of the window with per-leg trailers: the slowest leg's latency as the
@@ -77,8 +90,9 @@ typedef struct load_result {
 } load_result;
 
 /* Runs the load. gRPC must be initialised (grpc_init) by the caller. First sends one probe
- * call and returns -1 (reason on stderr) if it fails, so that a broken endpoint is reported
- * once and plainly rather than as a run of errors; otherwise fills *r and returns 0. */
+ * call (fan-out: one group, every target must answer OK) and returns -1 (reason on stderr) if it
+ * fails, so that a broken endpoint is reported once and plainly rather than as a run of errors;
+ * otherwise fills *r and returns 0. Returns -1 for fan-out with an open loop (rate > 0). */
 int load_run(const load_opts *o, load_result *r);
 
 #endif

@@ -3,6 +3,8 @@
  *
  *   scatter-bench --scenario NAME [options]     start NAME's shards and aggregator, load, stop
  *   scatter-bench --target HOST:PORT [options]  load a running endpoint (--pid for its CPU)
+ *   scatter-bench --fanout-targets H:P,H:P,... --method M [options]
+ *                                               call M on every target at once per "call"
  *   scatter-bench --list                        the scenarios
  *
  * Prints one JSON line per run on stdout (see README.md for the fields); diagnostics go to
@@ -43,6 +45,10 @@
 typedef struct bench_opts {
 	const char *scenario;
 	const char *target;
+	const char *fanout; /* --fanout-targets as given: the JSON's "target" */
+	char *fanout_buf;   /* its copy, cut at the commas into fanout_targets (owned) */
+	const char **fanout_targets;
+	size_t n_fanout;
 	const char *method;
 	const char *label;
 	pid_t pid;
@@ -81,11 +87,20 @@ static void bench_cleanup(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: scatter-bench --scenario NAME | --target HOST:PORT | --list [options]\n"
+	        "usage: scatter-bench --scenario NAME | --target HOST:PORT\n"
+	        "                     | --fanout-targets HOST:PORT,HOST:PORT,... | --list "
+	        "[options]\n"
+	        "  --fanout-targets L   call --method on every target of L directly, all at once: "
+	        "a\n"
+	        "                       \"call\" is the group, its latency the slowest one's "
+	        "(closed\n"
+	        "                       loop only; the table scenarios' floor)\n"
 	        "  --method PATH        gRPC method (default /search.Search/Query)\n"
 	        "  --pid PID            with --target: the process whose CPU time and RSS to "
 	        "sample\n"
-	        "  --label NAME         with --target: the \"scenario\" field of the JSON line\n"
+	        "  --label NAME         with --target or --fanout-targets: the \"scenario\" field "
+	        "of\n"
+	        "                       the JSON line\n"
 	        "  --concurrency C      closed loop: C calls in flight (scenario's default, or 8)\n"
 	        "  --rate R             open loop: R calls per second, latency from the schedule\n"
 	        "  --max-in-flight N    open loop: at most N calls outstanding (default 4096)\n"
@@ -125,6 +140,38 @@ static int parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+/* Cuts --fanout-targets' value into o->fanout_targets; -1 for an empty target or too many. */
+static int parse_fanout(const char *v, bench_opts *o)
+{
+	size_t n = 1;
+	char *p;
+
+	for (const char *c = v; *c != '\0'; c++)
+		n += *c == ',';
+	if (n > BENCH_TARGETS_MAX)
+		return -1;
+	free(o->fanout_buf);
+	free(o->fanout_targets);
+	o->fanout_buf = strdup(v);
+	o->fanout_targets = calloc(n, sizeof(*o->fanout_targets));
+	if (o->fanout_buf == NULL || o->fanout_targets == NULL)
+		return -1;
+	o->fanout = v;
+	o->n_fanout = 0;
+	for (p = o->fanout_buf;; p++) {
+		char *comma = strchr(p, ',');
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (*p == '\0')
+			return -1;
+		o->fanout_targets[o->n_fanout++] = p;
+		if (comma == NULL)
+			return 0;
+		p = comma;
+	}
 }
 
 /* Fills o from argv; returns 0, or the exit status for a usage error (2) or --list/--help (0
@@ -167,6 +214,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done)
 			o->scenario = v;
 		else if (strcmp(f, "--target") == 0)
 			o->target = v;
+		else if (strcmp(f, "--fanout-targets") == 0)
+			bad = parse_fanout(v, o) != 0;
 		else if (strcmp(f, "--method") == 0)
 			o->method = v;
 		else if (strcmp(f, "--label") == 0)
@@ -217,8 +266,13 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done)
 			return 2;
 		}
 	}
-	if ((o->scenario == NULL) == (o->target == NULL)) {
+	if ((o->scenario != NULL) + (o->target != NULL) + (o->fanout != NULL) != 1) {
 		usage(stderr);
+		return 2;
+	}
+	if (o->fanout != NULL && o->rate_set) {
+		fprintf(stderr, "scatter-bench: --fanout-targets runs a closed loop only: use "
+		                "--concurrency, not --rate\n");
 		return 2;
 	}
 	return 0;
@@ -667,6 +721,35 @@ static int run_target(bench_opts *o)
 	return rv;
 }
 
+/* --fanout-targets: the direct fan-out on its own; its JSON line's "target" is the list. */
+static int run_fanout(bench_opts *o)
+{
+	load_result *r = calloc(1, sizeof(*r));
+	load_opts lo = o->load;
+	int rv = 1;
+
+	if (r == NULL)
+		return 1;
+	lo.target = o->fanout;
+	lo.fanout_targets = o->fanout_targets;
+	lo.n_fanout = o->n_fanout;
+	lo.method = o->method;
+	lo.cpu_pid = o->pid;
+	if (lo.concurrency == 0)
+		lo.concurrency = 8;
+	grpc_init();
+	if (load_run(&lo, r) == 0) {
+		json_print(o->label != NULL ? o->label : "target", &lo, (uint32_t)o->n_fanout, r,
+		           NULL);
+		rv = r->interrupted ? 130 : 0;
+	}
+	grpc_shutdown();
+	free(r);
+	free(o->fanout_targets);
+	free(o->fanout_buf);
+	return rv;
+}
+
 int main(int argc, char **argv)
 {
 	bench_opts o = {
@@ -702,6 +785,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(bench_cleanup);
+	if (o.fanout != NULL)
+		return run_fanout(&o);
 	if (sc == NULL)
 		return run_target(&o);
 	if (o.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
