@@ -13,19 +13,22 @@
  *
  * Pinning (on 2+ cores, unless --no-pin): this process and the shards on CPU 0, the aggregator
  * on CPU 1, so that the aggregator's CPU time is its own and the shards and load never take
- * its core.
+ * its core. The table scenarios' fan-out floor runs as a child scatter-bench on CPU 1 too,
+ * before the aggregator is loaded (it is idle then).
  */
 #define _GNU_SOURCE /* sched_setaffinity */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <grpc/grpc.h>
@@ -330,10 +333,17 @@ typedef struct hedge_info {
 	uint64_t won;
 } hedge_info;
 
-/* The fields of one JSON line, without its closing brace: r is the main load, fl the floor
- * (NULL without one). */
+/* The fan-out floor, as read from the child's JSON line. */
+typedef struct fanout_floor {
+	int known; /* 0: not measured (open loop), the floor fields are null */
+	double p50_us, p99_us;
+	uint64_t calls, errors;
+} fanout_floor;
+
+/* The fields of one JSON line, without its closing brace: r is the main load, ff the fan-out
+ * floor and fl the single-shard floor (both NULL without a floor). */
 static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
-                        const load_result *r, const load_result *fl)
+                        const load_result *r, const fanout_floor *ff, const load_result *fl)
 {
 	uint32_t legs = r->legs;
 	int cpu_known = r->cpu_us >= 0 && r->done_in_window > 0;
@@ -385,13 +395,24 @@ static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
 	                r->done_in_window > 0 ? (double)r->self_cpu_us / (double)r->done_in_window
 	                                      : 0,
 	                r->done_in_window > 0);
+	if (ff != NULL && ff->known) {
+		json_us("floor_p50_us", ff->p50_us);
+		json_us("floor_p99_us", ff->p99_us);
+		printf(",\"floor_calls\":%" PRIu64 ",\"floor_errors\":%" PRIu64, ff->calls,
+		       ff->errors);
+		json_us("overhead_p50_us", q_us(&r->lat, 0.50) - ff->p50_us);
+		json_us("overhead_p99_us", q_us(&r->lat, 0.99) - ff->p99_us);
+	} else if (ff != NULL) {
+		printf(",\"floor_p50_us\":null,\"floor_p99_us\":null,\"floor_calls\":null"
+		       ",\"floor_errors\":null,\"overhead_p50_us\":null,\"overhead_p99_us\":null");
+	}
 	if (fl != NULL) {
-		json_us("floor_p50_us", q_us(&fl->lat, 0.50));
-		json_us("floor_p99_us", q_us(&fl->lat, 0.99));
-		printf(",\"floor_calls\":%" PRIu64 ",\"floor_errors\":%" PRIu64, fl->calls,
-		       fl->errors);
-		json_us("overhead_p50_us", q_us(&r->lat, 0.50) - q_us(&fl->lat, 0.50));
-		json_us("overhead_p99_us", q_us(&r->lat, 0.99) - q_us(&fl->lat, 0.99));
+		json_us("floor_single_p50_us", q_us(&fl->lat, 0.50));
+		json_us("floor_single_p99_us", q_us(&fl->lat, 0.99));
+		printf(",\"floor_single_calls\":%" PRIu64 ",\"floor_single_errors\":%" PRIu64,
+		       fl->calls, fl->errors);
+		json_us("overhead_single_p50_us", q_us(&r->lat, 0.50) - q_us(&fl->lat, 0.50));
+		json_us("overhead_single_p99_us", q_us(&r->lat, 0.99) - q_us(&fl->lat, 0.99));
 	}
 	if (r->allocs >= 0 && r->done_in_window > 0 && bench_allocs != NULL) {
 		double calls = (double)r->done_in_window, all = 0;
@@ -426,9 +447,9 @@ static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
 
 /* The one JSON line of a run. */
 static void json_print(const char *name, const load_opts *lo, uint32_t shards, const load_result *r,
-                       const load_result *fl)
+                       const fanout_floor *ff, const load_result *fl)
 {
-	json_fields(name, lo, shards, r, fl);
+	json_fields(name, lo, shards, r, ff, fl);
 	printf("}\n");
 	fflush(stdout);
 }
@@ -437,7 +458,7 @@ static void json_print(const char *name, const load_opts *lo, uint32_t shards, c
 static void json_print_hedge(const char *name, const load_opts *lo, uint32_t shards,
                              const load_result *r, const hedge_info *hi)
 {
-	json_fields(name, lo, shards, r, NULL);
+	json_fields(name, lo, shards, r, NULL, NULL);
 	printf(",\"hedging\":\"%s\",\"agg_legs\":%" PRIu64 ",\"hedges_sent\":%" PRIu64
 	       ",\"hedges_won\":%" PRIu64,
 	       hi->mode, hi->legs, hi->sent, hi->won);
@@ -448,20 +469,25 @@ static void json_print_hedge(const char *name, const load_opts *lo, uint32_t sha
 	fflush(stdout);
 }
 
-/* Starts the scenario's shards (CPU 0), sc->replicas processes per shard; fills shard_list
- * (one target per shard, its replicas joined by '|') and the slowest shard's address. */
-static int start_shards(const bench_opts *o, const scenario *sc, char *shard_list, size_t list_len,
-                        char *floor_addr, size_t floor_len)
+/* Where a scenario's shards listen. */
+typedef struct shard_addrs {
+	char list[PROCS_MAX * 40];   /* one target per shard, its replicas joined by '|' */
+	char firsts[PROCS_MAX * 24]; /* each shard's first process, comma-separated */
+	char slowest[64];            /* the slowest shard's (first) address */
+} shard_addrs;
+
+/* Starts the scenario's shards (CPU 0), sc->replicas processes per shard, and fills *a. */
+static int start_shards(const bench_opts *o, const scenario *sc, shard_addrs *a)
 {
 	uint32_t slowest = 0, reps = sc->replicas > 0 ? sc->replicas : 1;
 	int shard_cpu = o->pin ? 0 : -1;
-	size_t used = 0;
+	size_t used = 0, used_firsts = 0;
 
 	if (sc->n_shards * reps + (sc->hedge_flags != NULL ? 2 : 1) > PROCS_MAX) {
 		fprintf(stderr, "scatter-bench: %s: too many processes\n", sc->name);
 		return -1;
 	}
-	shard_list[0] = '\0';
+	a->list[0] = a->firsts[0] = '\0';
 	for (uint32_t i = 0; i < sc->n_shards * reps; i++) {
 		uint32_t shard = i / reps, lat = sc->latency_ms[shard % sc->n_latency];
 		char id[16], lat_s[16], pm[16], sm[16], seed[16];
@@ -486,14 +512,19 @@ static int start_shards(const bench_opts *o, const scenario *sc, char *shard_lis
 		snprintf(seed, sizeof(seed), "%" PRIu32, i);
 		if (procs_start(argv, shard_cpu, BENCH_START_TIMEOUT_MS, &p) != 0)
 			return -1;
-		used += (size_t)snprintf(shard_list + used, list_len - used, "%s%s%s",
+		used += (size_t)snprintf(a->list + used, sizeof(a->list) - used, "%s%s%s",
 		                         i == 0          ? ""
 		                         : i % reps == 0 ? ","
 		                                         : "|",
 		                         reps > 1 ? "ipv4:" : "", p.addr);
+		if (i % reps != 0)
+			continue;
+		used_firsts +=
+		        (size_t)snprintf(a->firsts + used_firsts, sizeof(a->firsts) - used_firsts,
+		                         "%s%s", i == 0 ? "" : ",", p.addr);
 		if (i == 0 || lat > slowest) {
 			slowest = lat;
-			snprintf(floor_addr, floor_len, "%s", p.addr);
+			snprintf(a->slowest, sizeof(a->slowest), "%s", p.addr);
 		}
 	}
 	return 0;
@@ -642,12 +673,111 @@ static int run_hedge_pair(const load_opts *base, const scenario *sc, char addrs[
 	return 0;
 }
 
+/* The number after "key": in a JSON line; -1 when absent or not a number (null). */
+static int json_number(const char *line, const char *key, double *out)
+{
+	char pat[64];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if ((p = strstr(line, pat)) == NULL)
+		return -1;
+	p += strlen(pat);
+	*out = strtod(p, &end);
+	return end == p ? -1 : 0;
+}
+
+/* The fan-out floor: a child scatter-bench (this executable) in --fanout-targets mode, calling
+ * every shard of targets (comma-separated) directly and at once under lo's load, from the
+ * aggregator's core (CPU 1 when pinning: the aggregator is idle meanwhile). Fills *ff from the
+ * child's JSON line. Open loops are not measured (ff->known = 0). Returns 0, or -1 (reason on
+ * stderr) when the child failed or was stopped. */
+static int run_fanout_floor(const bench_opts *o, const scenario *sc, const load_opts *lo,
+                            char *targets, fanout_floor *ff)
+{
+	char exe[64], conc[16], warm[32], dur[32], dl[16], k[16], count[24], label[80];
+	char *argv[24] = {exe,
+	                  "--fanout-targets",
+	                  targets,
+	                  "--method",
+	                  "/search.Shard/Search",
+	                  "--concurrency",
+	                  conc,
+	                  "--warmup-s",
+	                  warm,
+	                  "--duration-s",
+	                  dur,
+	                  "--deadline-ms",
+	                  dl,
+	                  "--query",
+	                  (char *)lo->query,
+	                  "--k",
+	                  k,
+	                  "--label",
+	                  label};
+	size_t n = 19;
+	/* The child bounds itself (load.h): probe, warm-up, window, drain, cancel; 15 s more for
+	 * starting and stopping. */
+	double window_ms = lo->count > 0 ? 600e3 : lo->duration_s * 1e3;
+	double bound_ms = lo->warmup_s * 1e3 + window_ms + 2.0 * lo->deadline_ms + 15e3;
+	int timeout_ms = bound_ms < INT_MAX ? (int)bound_ms : INT_MAX;
+	double v[4];
+	char out[8192];
+	int status;
+
+	memset(ff, 0, sizeof(*ff));
+	if (lo->rate > 0) {
+		fprintf(stderr,
+		        "scatter-bench: %s: open loop: no fan-out floor (closed loop only)\n",
+		        sc->name);
+		return 0;
+	}
+	/* Not /proc/self/exe: under taskset that would name taskset. */
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)getpid());
+	snprintf(conc, sizeof(conc), "%" PRIu32, lo->concurrency);
+	snprintf(warm, sizeof(warm), "%.17g", lo->warmup_s);
+	snprintf(dur, sizeof(dur), "%.17g", lo->duration_s);
+	snprintf(dl, sizeof(dl), "%" PRIu32, lo->deadline_ms);
+	snprintf(k, sizeof(k), "%" PRIu32, lo->k);
+	snprintf(count, sizeof(count), "%" PRIu64, lo->count);
+	snprintf(label, sizeof(label), "%s-floor", sc->name);
+	if (lo->count > 0) {
+		argv[n++] = "--count";
+		argv[n++] = count;
+	}
+	argv[n] = NULL;
+	status = procs_run(argv, o->pin ? 1 : -1, timeout_ms, &bench_stop, out, sizeof(out));
+	if (bench_stop)
+		return -1;
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "scatter-bench: %s: the fan-out floor did not run (status %d)\n",
+		        sc->name, status);
+		return -1;
+	}
+	if (json_number(out, "p50_us", &v[0]) != 0 || json_number(out, "p99_us", &v[1]) != 0 ||
+	    json_number(out, "calls", &v[2]) != 0 || json_number(out, "errors", &v[3]) != 0) {
+		fprintf(stderr, "scatter-bench: %s: the fan-out floor's line lacks a field: %s\n",
+		        sc->name, out);
+		return -1;
+	}
+	ff->known = 1;
+	ff->p50_us = v[0];
+	ff->p99_us = v[1];
+	ff->calls = (uint64_t)v[2];
+	ff->errors = (uint64_t)v[3];
+	if (ff->errors > 0)
+		fprintf(stderr, "scatter-bench: %s: fan-out floor errors: %s", sc->name, out);
+	return 0;
+}
+
 static int run_scenario(bench_opts *o, const scenario *sc)
 {
-	static char shard_list[PROCS_MAX * 40];
-	char agg_addr[2][64], floor_addr[64];
+	static shard_addrs shards;
+	char agg_addr[2][64];
 	load_opts lo = o->load, fo;
 	load_result *r = calloc(1, sizeof(*r)), *fl = calloc(1, sizeof(*fl));
+	fanout_floor ff = {0};
 	pid_t agg_pid[2] = {0, 0};
 	int rv = 1;
 
@@ -659,12 +789,15 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 		lo.concurrency = sc->concurrency;
 		lo.rate = sc->rate;
 	}
-	if (start_shards(o, sc, shard_list, sizeof(shard_list), floor_addr, sizeof(floor_addr)) !=
-	            0 ||
-	    start_agg(o, sc, shard_list, NULL, agg_addr[0], sizeof(agg_addr[0]), &agg_pid[0]) != 0)
+	if (start_shards(o, sc, &shards) != 0 ||
+	    start_agg(o, sc, shards.list, NULL, agg_addr[0], sizeof(agg_addr[0]), &agg_pid[0]) != 0)
 		goto out;
-	if (sc->hedge_flags != NULL && start_agg(o, sc, shard_list, sc->hedge_flags, agg_addr[1],
+	if (sc->hedge_flags != NULL && start_agg(o, sc, shards.list, sc->hedge_flags, agg_addr[1],
 	                                         sizeof(agg_addr[1]), &agg_pid[1]) != 0)
+		goto out;
+	/* The fan-out floor first, and before grpc_init: the child is forked from a process
+	 * without gRPC's threads. */
+	if (sc->floor && run_fanout_floor(o, sc, &lo, shards.firsts, &ff) != 0)
 		goto out;
 	grpc_init();
 	lo.method = o->method;
@@ -673,9 +806,9 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 		goto shutdown;
 	}
 	if (sc->floor) {
-		/* The floor: the slowest shard alone under the same load. */
+		/* The single-shard floor: the slowest shard alone under the same load. */
 		fo = lo;
-		fo.target = floor_addr;
+		fo.target = shards.slowest;
 		fo.method = "/search.Shard/Search";
 		fo.cpu_pid = 0;
 		if (load_run(&fo, fl) != 0)
@@ -685,7 +818,8 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 	lo.cpu_pid = agg_pid[0];
 	lo.allocs = bench_allocs;
 	if (!bench_stop && load_run(&lo, r) == 0) {
-		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? fl : NULL);
+		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? &ff : NULL,
+		           sc->floor ? fl : NULL);
 		rv = r->interrupted ? 130 : 0;
 	}
 shutdown:
@@ -713,7 +847,7 @@ static int run_target(bench_opts *o)
 		lo.concurrency = 8;
 	grpc_init();
 	if (load_run(&lo, r) == 0) {
-		json_print(o->label != NULL ? o->label : "target", &lo, 0, r, NULL);
+		json_print(o->label != NULL ? o->label : "target", &lo, 0, r, NULL, NULL);
 		rv = r->interrupted ? 130 : 0;
 	}
 	grpc_shutdown();
@@ -740,7 +874,7 @@ static int run_fanout(bench_opts *o)
 	grpc_init();
 	if (load_run(&lo, r) == 0) {
 		json_print(o->label != NULL ? o->label : "target", &lo, (uint32_t)o->n_fanout, r,
-		           NULL);
+		           NULL, NULL);
 		rv = r->interrupted ? 130 : 0;
 	}
 	grpc_shutdown();

@@ -16,6 +16,8 @@
 
 #define PROCS_ARGV_MAX 64
 #define PROCS_LINE_MAX 512
+/* procs_run: how long a child asked to stop (SIGTERM) gets before SIGKILL. */
+#define PROCS_STOP_GRACE_MS 5000
 
 typedef struct child {
 	pid_t pid;
@@ -106,11 +108,12 @@ static int procs_wait_ready(int fd, pid_t pid, int64_t deadline, proc_info *info
 	}
 }
 
-int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out)
+/* Forks argv[0] (through taskset when cpu >= 0) with its stdout on a pipe, and registers it.
+ * Returns its pid and the pipe's read end, or -1. */
+static pid_t procs_spawn(char *const argv[], int cpu, int *out_fd)
 {
 	char *args[PROCS_ARGV_MAX + 4];
 	char cpu_arg[16];
-	proc_info info = {0};
 	size_t n = 0;
 	int fds[2];
 	pid_t pid, self = getpid();
@@ -150,14 +153,115 @@ int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out)
 	procs_children[procs_n].pid = pid;
 	procs_children[procs_n].out_fd = fds[0];
 	procs_n++;
+	*out_fd = fds[0];
+	return pid;
+}
+
+int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out)
+{
+	proc_info info = {0};
+	int fd;
+	pid_t pid;
+
+	if ((pid = procs_spawn(argv, cpu, &fd)) < 0)
+		return -1;
 	info.pid = pid;
-	if (procs_wait_ready(fds[0], pid, procs_now_ms() + timeout_ms, &info) != 0) {
+	if (procs_wait_ready(fd, pid, procs_now_ms() + timeout_ms, &info) != 0) {
 		fprintf(stderr, "scatter-bench: could not start %s\n", argv[0]);
 		return -1; /* procs_stop_all (the caller's cleanup) reaps it */
 	}
 	if (out != NULL)
 		*out = info;
 	return 0;
+}
+
+/* Reads what fd gives into out (the first out_len - 1 bytes kept, NUL-terminated) until EOF or
+ * *deadline; when *stop is set, SIGTERMs pid once and brings *deadline to PROCS_STOP_GRACE_MS
+ * from then at most. Returns 0 at EOF, -1 at the deadline. */
+static int procs_read_all(int fd, pid_t pid, int64_t *deadline, const volatile sig_atomic_t *stop,
+                          char *out, size_t out_len)
+{
+	size_t used = 0;
+	int termed = 0;
+
+	out[0] = '\0';
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char drop[PROCS_LINE_MAX];
+		int64_t left;
+		ssize_t got;
+
+		if (stop != NULL && *stop && !termed) {
+			kill(pid, SIGTERM);
+			termed = 1;
+			if (*deadline > procs_now_ms() + PROCS_STOP_GRACE_MS)
+				*deadline = procs_now_ms() + PROCS_STOP_GRACE_MS;
+		}
+		if ((left = *deadline - procs_now_ms()) <= 0)
+			return -1;
+		if (poll(&p, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue; /* a signal: *stop is looked at above */
+			perror("scatter-bench: poll");
+			return -1;
+		}
+		if (p.revents == 0)
+			continue;
+		if (used + 1 < out_len)
+			got = read(fd, out + used, out_len - 1 - used);
+		else
+			got = read(fd, drop, sizeof(drop));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return 0;
+		if (used + 1 < out_len) {
+			used += (size_t)got;
+			out[used] = '\0';
+		}
+	}
+}
+
+/* Takes pid out of the registry (it has been reaped) and closes its pipe. */
+static void procs_forget(pid_t pid)
+{
+	for (int i = 0; i < procs_n; i++) {
+		if (procs_children[i].pid != pid)
+			continue;
+		close(procs_children[i].out_fd);
+		for (int j = i; j + 1 < procs_n; j++) {
+			procs_children[j].pid = procs_children[j + 1].pid;
+			procs_children[j].out_fd = procs_children[j + 1].out_fd;
+		}
+		procs_n--;
+		return;
+	}
+}
+
+int procs_run(char *const argv[], int cpu, int timeout_ms, const volatile sig_atomic_t *stop,
+              char *out, size_t out_len)
+{
+	int64_t deadline = procs_now_ms() + timeout_ms;
+	int fd, status = 0;
+	pid_t pid, got;
+
+	if (out_len == 0 || (pid = procs_spawn(argv, cpu, &fd)) < 0)
+		return -1;
+	if (procs_read_all(fd, pid, &deadline, stop, out, out_len) != 0)
+		fprintf(stderr, "scatter-bench: pid %d (%s) did not end in time; killing it\n",
+		        (int)pid, argv[0]);
+	/* Its stdout is closed, so it is exiting; bounded all the same, like procs_stop_all. */
+	while ((got = waitpid(pid, &status, WNOHANG)) == 0 && procs_now_ms() < deadline) {
+		struct timespec nap = {.tv_sec = 0, .tv_nsec = 2 * 1000 * 1000};
+
+		nanosleep(&nap, NULL);
+	}
+	if (got == 0) {
+		kill(pid, SIGKILL);
+		got = waitpid(pid, &status, 0);
+	}
+	procs_forget(pid);
+	return got == pid ? status : -1;
 }
 
 int procs_stop_all(int timeout_ms)

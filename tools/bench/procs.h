@@ -1,5 +1,6 @@
 /*
- * procs.h: the server processes a scenario starts (shards, aggregator), and their end.
+ * procs.h: the processes a scenario starts (shards, aggregator, a measuring child), and their
+ * end.
  *
  * A child is started through `taskset -c CPU` (util-linux) when a CPU is given, with its stdout
  * piped back so that its readiness line (`listening on HOST:PORT`) gives the port the OS chose;
@@ -15,6 +16,8 @@
 #ifndef BENCH_PROCS_H
 #define BENCH_PROCS_H
 
+#include <signal.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define PROCS_MAX 64
@@ -29,6 +32,15 @@ typedef struct proc_info {
  * for its readiness line. Returns 0 with *out filled (out may be NULL), or -1 with the reason on
  * stderr after killing and reaping the child. At most PROCS_MAX children at once. */
 int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out);
+
+/* Runs argv[0] (a path; argv borrowed) pinned to cpu (-1: not pinned) to its end, like
+ * procs_start's children (registered while it runs, PR_SET_PDEATHSIG), keeping its stdout in out
+ * (NUL-terminated; what does not fit in out_len - 1 bytes is read and dropped). When *stop (may
+ * be NULL) is set, it gets SIGTERM and at most 5 s more. At timeout_ms from the start it gets
+ * SIGKILL. Always reaped before returning. Returns its wait status (waitpid's), or -1 if it could
+ * not be started or reaped. */
+int procs_run(char *const argv[], int cpu, int timeout_ms, const volatile sig_atomic_t *stop,
+              char *out, size_t out_len);
 
 /* SIGTERM to every child, up to timeout_ms in total for them to exit, then SIGKILL; reaps them
  * all. Idempotent. Returns the number of children that did not exit 0 on SIGTERM. */
