@@ -2,21 +2,31 @@
 """Smoke test of scatter-bench (ctest label `bench`): one tiny scenario runs end to end.
 
 Checks that the run exits 0, prints exactly one JSON line that parses, with the fields the
-README documents, no errors, and that it left no server behind. Asserts nothing about timing:
-the machine may be busy with other builds.
+README documents, no errors, and that it left no process behind (no server, no fan-out floor
+child). Asserts nothing about timing: the machine may be busy with other builds.
 
-    smoke_test.py BENCH [--scenario cpu10] [--duration-s 0.3] [--count-allocs]
+    smoke_test.py BENCH [--scenario cpu10] [--duration-s 0.3] [--count-allocs] [--floor]
 
-With --count-allocs it also checks that the allocation-counting shim loaded and counted.
+With --count-allocs it also checks that the allocation-counting shim loaded and counted; with
+--floor (a table-* scenario) that both floors were measured, without errors.
 """
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 
 FIELDS = ["scenario", "qps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors",
           "partial", "calls", "agg_cpu_us_per_call", "legs"]
+# Table scenarios: the fan-out floor (a child scatter-bench) and the single-shard floor.
+FLOOR_FIELDS = ["floor_p50_us", "floor_p99_us", "floor_calls", "floor_errors",
+                "overhead_p50_us", "overhead_p99_us", "floor_single_p50_us",
+                "floor_single_p99_us", "floor_single_calls", "floor_single_errors",
+                "overhead_single_p50_us", "overhead_single_p99_us"]
+# Set in the bench's environment, which every process it starts inherits: a process still
+# carrying it after the run was left behind, even if it was reparented away from the bench.
+TOKEN_VAR = "SCATTER_BENCH_SMOKE_TOKEN"
 
 
 def children_of(pid):
@@ -35,17 +45,36 @@ def children_of(pid):
     return out
 
 
+def carrying(token):
+    """Pids other than ours whose environment holds TOKEN_VAR=token."""
+    needle = f"{TOKEN_VAR}={token}".encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    out.append(int(d))
+        except OSError:
+            continue
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bench")
     ap.add_argument("--scenario", default="cpu10")
     ap.add_argument("--duration-s", default="0.3")
     ap.add_argument("--count-allocs", action="store_true")
+    ap.add_argument("--floor", action="store_true")
     a = ap.parse_args()
     cmd = [a.bench, "--scenario", a.scenario, "--warmup-s", "0.1",
            "--duration-s", a.duration_s] + (["--count-allocs"] if a.count_allocs else [])
+    token = secrets.token_hex(8)
+    env = dict(os.environ, **{TOKEN_VAR: token})
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=60)
+                       timeout=60, env=env)
     sys.stderr.write(p.stderr)
     print(p.stdout, end="")
     if p.returncode != 0:
@@ -65,9 +94,18 @@ def main():
         sys.exit("FAIL: no calls measured")
     if a.count_allocs and not r.get("agg_allocs_per_call", 0) > 0:
         sys.exit(f"FAIL: no allocations counted: {r.get('agg_allocs_per_call')}")
-    left = children_of(os.getpid())
+    if a.floor:
+        bad = [f for f in FLOOR_FIELDS if not isinstance(r.get(f), (int, float))]
+        if bad:
+            sys.exit(f"FAIL: floor fields missing or not numbers: {bad}")
+        if r["floor_errors"] != 0 or r["floor_single_errors"] != 0:
+            sys.exit(f"FAIL: floor errors: fan-out {r['floor_errors']}, single-shard "
+                     f"{r['floor_single_errors']}")
+        if r["floor_calls"] <= 0 or r["floor_single_calls"] <= 0:
+            sys.exit("FAIL: a floor measured no calls")
+    left = children_of(os.getpid()) + carrying(token)
     if left:
-        sys.exit(f"FAIL: processes left behind: {left}")
+        sys.exit(f"FAIL: processes left behind: {sorted(set(left))}")
     print("ok")
 
 
