@@ -26,7 +26,7 @@ static const char *const hedge_adaptive[] = {"--hedge-ms", "0", "--hedge-min-ms"
 static const scenario scenarios[] = {
         {
                 .name = "table-4x100",
-                .what = "4 shards x 100 ms, concurrency 8, against the slowest shard alone",
+                .what = "4 shards x 100 ms, concurrency 8, against all 4 called directly at once",
                 .n_shards = 4,
                 .latency_ms = lat_100,
                 .n_latency = 1,
@@ -35,7 +35,7 @@ static const scenario scenarios[] = {
         },
         {
                 .name = "table-10x50",
-                .what = "10 shards x 50 ms, concurrency 8, against the slowest shard alone",
+                .what = "10 shards x 50 ms, concurrency 8, against all 10 called directly at once",
                 .n_shards = 10,
                 .latency_ms = lat_50,
                 .n_latency = 1,
@@ -44,7 +44,8 @@ static const scenario scenarios[] = {
         },
         {
                 .name = "table-mixed",
-                .what = "shards at 50/100/150/200 ms, concurrency 8, against the slowest alone",
+                .what = "shards at 50/100/150/200 ms, concurrency 8, against all 4 directly at "
+                        "once",
                 .n_shards = 4,
                 .latency_ms = lat_mixed,
                 .n_latency = 4,

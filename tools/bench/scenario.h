@@ -33,7 +33,7 @@ typedef struct scenario {
 	uint32_t legs;        /* 0: one per shard */
 	uint32_t concurrency; /* closed loop, unless rate > 0 */
 	double rate;          /* open loop, calls per second */
-	int floor;            /* also load the slowest shard directly: the floor */
+	int floor;            /* also the floors: every shard directly at once, the slowest alone */
 	scenario_agg agg;
 	scenario_leaf leaf;
 	uint32_t straggle_permille; /* STRAGGLER (or SEARCH, in whole %): how often a call is
