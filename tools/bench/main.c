@@ -879,8 +879,6 @@ static int run_fanout(bench_opts *o)
 	}
 	grpc_shutdown();
 	free(r);
-	free(o->fanout_targets);
-	free(o->fanout_buf);
 	return rv;
 }
 
@@ -907,10 +905,11 @@ int main(int argc, char **argv)
 	int done = 0, rv;
 
 	if ((rv = parse_args(argc, argv, &o, &done)) != 0 || done)
-		return rv;
+		goto out;
 	if (o.scenario != NULL && (sc = scenario_find(o.scenario)) == NULL) {
 		fprintf(stderr, "scatter-bench: no scenario %s (see --list)\n", o.scenario);
-		return 2;
+		rv = 2;
+		goto out;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = bench_on_signal;
@@ -919,15 +918,21 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	atexit(bench_cleanup);
-	if (o.fanout != NULL)
-		return run_fanout(&o);
-	if (sc == NULL)
-		return run_target(&o);
-	if (o.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		fprintf(stderr, "scatter-bench: one core: not pinning\n");
-		o.pin = 0;
+	if (o.fanout != NULL) {
+		rv = run_fanout(&o);
+	} else if (sc == NULL) {
+		rv = run_target(&o);
+	} else {
+		if (o.pin && sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+			fprintf(stderr, "scatter-bench: one core: not pinning\n");
+			o.pin = 0;
+		}
+		if (o.pin)
+			pin_self(0);
+		rv = run_scenario(&o, sc);
 	}
-	if (o.pin)
-		pin_self(0);
-	return run_scenario(&o, sc);
+out:
+	free(o.fanout_targets);
+	free(o.fanout_buf);
+	return rv;
 }
