@@ -18,6 +18,7 @@
 #include <grpc/support/cpu.h>
 
 #include "accept.h"
+#include "absl_tune.h"
 #include "admin.h"
 #include "admission.h"
 #include "backend.h"
@@ -108,6 +109,7 @@ sg_err sg_server_alloc(const sg_server_opts *opts, sg_server **out)
 		return SG_ENOMEM;
 	}
 	server_block_signals();
+	sg__absl_tune();
 	grpc_init();
 	s->n_workers = threads > 0 ? (size_t)threads : gpr_cpu_num_cores();
 	if (s->n_workers == 0)
