@@ -18,6 +18,7 @@
 #include "op.h"
 #include "scatter/trailer.h"
 #include "timer.h"
+#include "trailer_write.h"
 
 /* Most calls (a request, n answers, the merge) fit the first chunk: one malloc per call. */
 #define CALL_ARENA_FIRST 8192
@@ -176,20 +177,17 @@ static bool call_required_failed(const sg__leg *leg)
 /* A string formatted into the arena, or NULL when out of memory. */
 static char *call_format_leg(sg__call *c, const sg__leg *leg, int64_t now, size_t *len)
 {
-	sg_leg_outcome o = {.index = leg->index};
-	char *buf;
-	size_t need;
+	grpc_status_code status = call_leg_status(c, leg);
+	int64_t latency_us = leg->in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
+	size_t need = sg__leg_outcome_write(NULL, 0, leg->index, leg->route->name,
+	                                    leg->backend->target, status, latency_us, leg->note) +
+	              1;
+	char *buf = sg__arena_alloc(&c->arena, need);
 
-	snprintf(o.name, sizeof(o.name), "%s", leg->route->name);
-	snprintf(o.target, sizeof(o.target), "%s", leg->backend->target);
-	o.status = call_leg_status(c, leg);
-	o.latency_us = leg->in_flight ? (now - leg->started_ns) / 1000 : leg->latency_us;
-	if (leg->note != NULL)
-		snprintf(o.note, sizeof(o.note), "%s", leg->note);
-	need = sg_leg_outcome_format(&o, NULL, 0) + 1;
-	if ((buf = sg__arena_alloc(&c->arena, need)) == NULL)
+	if (buf == NULL)
 		return NULL;
-	*len = sg_leg_outcome_format(&o, buf, need);
+	*len = sg__leg_outcome_write(buf, need, leg->index, leg->route->name, leg->backend->target,
+	                             status, latency_us, leg->note);
 	return buf;
 }
 

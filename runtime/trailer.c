@@ -1,5 +1,6 @@
 /* trailer.c: the text form of the per-leg outcome sent in trailing metadata. */
 #include "scatter/trailer.h"
+#include "trailer_write.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -49,21 +50,103 @@ sg_err sg_status_from_name(const char *name, grpc_status_code *out)
 	return SG_EINVAL;
 }
 
+/* A bounded writer with snprintf's contract, without its format parsing (these run for every
+ * leg of every answer): writes what fits, always NUL-terminated when size > 0, and counts
+ * everything, so a NULL/0 buffer measures. */
+typedef struct trailer_writer {
+	char *buf;
+	size_t size;
+	size_t len; /* what the whole text needs, without the NUL */
+} trailer_writer;
+
+static void tw_put(trailer_writer *w, const char *s, size_t n)
+{
+	size_t room = w->size > w->len + 1 ? w->size - 1 - w->len : 0;
+
+	if (room > 0)
+		memcpy(w->buf + w->len, s, n < room ? n : room);
+	w->len += n;
+}
+
+static void tw_str(trailer_writer *w, const char *s, size_t max)
+{
+	tw_put(w, s, strnlen(s, max));
+}
+
+static void tw_u64(trailer_writer *w, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	tw_put(w, digits + sizeof(digits) - n, n);
+}
+
+static void tw_i64(trailer_writer *w, int64_t v)
+{
+	if (v < 0) {
+		tw_put(w, "-", 1);
+		tw_u64(w, (uint64_t)0 - (uint64_t)v);
+	} else {
+		tw_u64(w, (uint64_t)v);
+	}
+}
+
+#define TW_LIT(w, lit) tw_put((w), (lit), sizeof(lit) - 1)
+
+static size_t tw_end(trailer_writer *w)
+{
+	if (w->size > 0)
+		w->buf[w->len < w->size ? w->len : w->size - 1] = '\0';
+	return w->len;
+}
+
 size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 {
-	int n = snprintf(buf, size,
-	                 "total=%" PRIu32 " ok=%" PRIu32 " failed=%" PRIu32 " cut=%" PRIu32,
-	                 s->total, s->ok, s->failed, s->cut);
-	return n < 0 ? 0 : (size_t)n;
+	trailer_writer w = {.buf = buf, .size = size};
+
+	TW_LIT(&w, "total=");
+	tw_u64(&w, s->total);
+	TW_LIT(&w, " ok=");
+	tw_u64(&w, s->ok);
+	TW_LIT(&w, " failed=");
+	tw_u64(&w, s->failed);
+	TW_LIT(&w, " cut=");
+	tw_u64(&w, s->cut);
+	return tw_end(&w);
+}
+
+size_t sg__leg_outcome_write(char *buf, size_t size, uint32_t index, const char *name,
+                             const char *target, grpc_status_code status, int64_t latency_us,
+                             const char *note)
+{
+	trailer_writer w = {.buf = buf, .size = size};
+	const sg_leg_outcome *o = NULL;
+
+	TW_LIT(&w, "index=");
+	tw_u64(&w, index);
+	TW_LIT(&w, " name=");
+	tw_str(&w, name, sizeof(o->name) - 1);
+	TW_LIT(&w, " target=");
+	tw_str(&w, target, sizeof(o->target) - 1);
+	TW_LIT(&w, " status=");
+	tw_str(&w, sg_status_name(status), SIZE_MAX);
+	TW_LIT(&w, " latency_us=");
+	tw_i64(&w, latency_us);
+	if (note != NULL && note[0] != '\0') {
+		TW_LIT(&w, " note=");
+		tw_str(&w, note, sizeof(o->note) - 1);
+	}
+	return tw_end(&w);
 }
 
 size_t sg_leg_outcome_format(const sg_leg_outcome *o, char *buf, size_t size)
 {
-	int n = snprintf(buf, size,
-	                 "index=%" PRIu32 " name=%s target=%s status=%s latency_us=%" PRId64 "%s%s",
-	                 o->index, o->name, o->target, sg_status_name(o->status), o->latency_us,
-	                 o->note[0] != '\0' ? " note=" : "", o->note);
-	return n < 0 ? 0 : (size_t)n;
+	return sg__leg_outcome_write(buf, size, o->index, o->name, o->target, o->status,
+	                             o->latency_us, o->note);
 }
 
 /*

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -130,6 +131,55 @@ static void test_parse_rejects_garbage(void **state)
 	assert_int_equal(sg_leg_outcome_parse(NULL, &o), SG_EINVAL);
 }
 
+/* What sg_leg_outcome_format must write: its documented format, by snprintf. */
+static int outcome_by_snprintf(const sg_leg_outcome *o, char *buf, size_t size)
+{
+	return snprintf(buf, size, "index=%u name=%s target=%s status=%s latency_us=%lld%s%s",
+	                o->index, o->name, o->target, sg_status_name(o->status),
+	                (long long)o->latency_us, o->note[0] != '\0' ? " note=" : "", o->note);
+}
+
+/* The writer keeps snprintf's contract for every buffer size: the same bytes, the same return
+ * value, always NUL-terminated, nothing written past size. */
+static void check_outcome_all_sizes(const sg_leg_outcome *o)
+{
+	char want[600], got[600];
+	int full = outcome_by_snprintf(o, want, sizeof(want));
+
+	assert_true(full > 0 && (size_t)full + 2 < sizeof(got));
+	assert_int_equal(sg_leg_outcome_format(o, NULL, 0), (size_t)full);
+	for (size_t size = 1; size <= (size_t)full + 2; size++) {
+		memset(got, 'x', sizeof(got));
+		assert_int_equal(sg_leg_outcome_format(o, got, size), (size_t)full);
+		outcome_by_snprintf(o, want, size);
+		assert_memory_equal(got, want, strlen(want) + 1);
+		assert_int_equal(got[size], 'x');
+	}
+}
+
+static void test_format_matches_snprintf(void **state)
+{
+	(void)state;
+	sg_leg_outcome o = {
+	        .index = 4294967295u, .status = GRPC_STATUS_UNAVAILABLE, .latency_us = INT64_MIN};
+	sg_legs_summary sum = {.total = 1000, .ok = 0, .failed = 999, .cut = 1};
+	char got[64];
+
+	strcpy(o.name, "shards/12");
+	strcpy(o.target, "ipv4:127.0.0.1:5001|ipv4:127.0.0.1:5002");
+	check_outcome_all_sizes(&o);
+	strcpy(o.note, "circuit_open");
+	o.index = 0;
+	o.latency_us = 0;
+	check_outcome_all_sizes(&o);
+	o.latency_us = 1234567;
+	check_outcome_all_sizes(&o);
+	assert_int_equal(sg_legs_summary_format(&sum, got, sizeof(got)), 32);
+	assert_string_equal(got, "total=1000 ok=0 failed=999 cut=1");
+	assert_int_equal(sg_legs_summary_format(&sum, got, 6), 32);
+	assert_string_equal(got, "total");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +189,7 @@ int main(void)
 	        cmocka_unit_test(test_outcome_round_trip),
 	        cmocka_unit_test(test_outcome_names),
 	        cmocka_unit_test(test_parse_rejects_garbage),
+	        cmocka_unit_test(test_format_matches_snprintf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
