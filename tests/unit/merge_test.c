@@ -159,6 +159,76 @@ static void test_top_k_ties_keep_leg_order(void **state)
 	assert_string_equal(r->items[5]->id, "l1-1");
 }
 
+/* The bounded selection agrees with a full stable sort for every limit and both orders, on
+ * scores with many ties (drawn from 7 values) and a NaN or two, over 4 legs x 25 items. */
+static void test_top_k_selection_matches_full_sort(void **state)
+{
+	enum { LEGS = 4, PER = 25, N = LEGS * PER };
+	static Mt__Item items[N];
+	static Mt__Item *ptrs[N];
+	static char ids[N][8];
+	static Mt__Resp resp[LEGS];
+	static sg_leg_result legs[LEGS];
+	size_t ref[N];
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		mt__item__init(&items[i]);
+		seed = seed * 1103515245u + 12345u;
+		items[i].score = (seed >> 16) % 50 == 0 ? NAN : (double)((seed >> 16) % 7) / 7.0;
+		snprintf(ids[i], sizeof(ids[i]), "i%zu", i);
+		items[i].id = ids[i];
+		ptrs[i] = &items[i];
+	}
+	for (size_t l = 0; l < LEGS; l++) {
+		mt__resp__init(&resp[l]);
+		resp[l].n_items = PER;
+		resp[l].items = &ptrs[l * PER];
+		legs[l] = (sg_leg_result){
+		        .name = "g/x", .status = GRPC_STATUS_OK, .response = &resp[l].base};
+	}
+	for (int asc = 0; asc < 2; asc++) {
+		/* The reference: a stable insertion sort by score (NaN last), leg order on ties. */
+		for (size_t i = 0; i < N; i++) {
+			size_t j = i;
+			double si = items[i].score;
+
+			while (j > 0) {
+				double sj = items[ref[j - 1]].score;
+				bool after = isnan(sj) ? !isnan(si)
+				                       : !isnan(si) && (asc ? si < sj : si > sj);
+
+				if (!after)
+					break;
+				ref[j] = ref[j - 1];
+				j--;
+			}
+			ref[j] = i;
+		}
+		for (uint32_t limit = 1; limit <= N; limit++) {
+			sg_method_desc m = topk_method(asc ? SG_ORDER_ASC : SG_ORDER_DESC, limit, 0,
+			                               ITEM_SCORE);
+			sg__merge_plan plan;
+			sg__arena arena;
+			char why[200] = "";
+			sg_legs_summary counts = {.total = LEGS, .ok = LEGS};
+			ProtobufCMessage *out = NULL;
+			sg__merge_in in = {.legs = legs, .n_legs = LEGS, .arena = &arena};
+
+			sg__arena_init(&arena, 1024);
+			assert_int_equal(sg__merge_plan_init(&plan, &m, why, sizeof(why)), SG_OK);
+			assert_int_equal(sg__merge_run(&plan, &in, &counts, &out), SG_OK);
+			Mt__Resp *r = (Mt__Resp *)out;
+			assert_int_equal(r->n_items, limit);
+			for (size_t k = 0; k < limit; k++)
+				assert_ptr_equal(r->items[k], &items[ref[k]]);
+			sg__merge_plan_fini(&plan);
+			sg__arena_fini(&arena);
+		}
+	}
+}
+
 static void test_top_k_limit_from_request(void **state)
 {
 	fixture *f = *state;
@@ -293,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_top_k_desc_with_limit, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_top_k_ties_keep_leg_order, setup, teardown),
+	        cmocka_unit_test(test_top_k_selection_matches_full_sort),
 	        cmocka_unit_test_setup_teardown(test_top_k_limit_from_request, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_top_k_asc_and_integer_score, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_top_k_nan_sorts_last, setup, teardown),
