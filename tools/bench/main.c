@@ -59,6 +59,7 @@ typedef struct bench_opts {
 	int concurrency_set, rate_set;
 	uint32_t legs;
 	uint32_t agg_threads;
+	uint32_t shard_nice; /* the shards' nice(1) increment */
 	int pin;
 	int count_allocs;
 	const char *shard_bin, *agg_bin, *bench_agg_bin, *leaf_bin;
@@ -115,6 +116,9 @@ static void usage(FILE *f)
 	        "  --legs N             fanout-* scenarios: legs per call\n"
 	        "  --agg-threads T      aggregator worker threads (default 1: it has one core)\n"
 	        "  --no-pin             do not pin processes to cores\n"
+	        "  --shard-nice N       scenarios: the shards' nice level (default 10; 0: none)\n"
+	        "                       so the generator on their core is not queued behind\n"
+	        "                       their bursts\n"
 	        "  --count-allocs       scenarios: count the aggregator's heap allocations "
 	        "(LD_PRELOAD shim)\n"
 	        "  --shard-bin P  --agg-bin P  --bench-agg-bin P  --leaf-bin P   server "
@@ -225,6 +229,8 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *done)
 			o->label = v;
 		else if (strcmp(f, "--query") == 0)
 			o->load.query = v;
+		else if (strcmp(f, "--shard-nice") == 0)
+			bad = parse_u32(v, &o->shard_nice) != 0 || o->shard_nice > 19;
 		else if (strcmp(f, "--shard-bin") == 0)
 			o->shard_bin = v;
 		else if (strcmp(f, "--agg-bin") == 0)
@@ -510,7 +516,8 @@ static int start_shards(const bench_opts *o, const scenario *sc, shard_addrs *a)
 		         straggler_leaf ? sc->straggle_permille : sc->straggle_permille / 10);
 		snprintf(sm, sizeof(sm), "%" PRIu32, sc->straggle_ms);
 		snprintf(seed, sizeof(seed), "%" PRIu32, i);
-		if (procs_start(argv, shard_cpu, BENCH_START_TIMEOUT_MS, &p) != 0)
+		if (procs_start(argv, shard_cpu, (int)o->shard_nice, BENCH_START_TIMEOUT_MS, &p) !=
+		    0)
 			return -1;
 		used += (size_t)snprintf(a->list + used, sizeof(a->list) - used, "%s%s%s",
 		                         i == 0          ? ""
@@ -596,7 +603,7 @@ static int start_agg(const bench_opts *o, const scenario *sc, char *shard_list,
 	/* Only the first aggregator gets the shim, and no shard. */
 	if (o->count_allocs && bench_allocs == NULL && allocs_prepare() != 0)
 		return -1;
-	rv = procs_start(argv, agg_cpu, BENCH_START_TIMEOUT_MS, &agg);
+	rv = procs_start(argv, agg_cpu, 0, BENCH_START_TIMEOUT_MS, &agg);
 	unsetenv("LD_PRELOAD");
 	unsetenv("ALLOCCOUNT_FILE");
 	if (rv != 0)
@@ -894,6 +901,7 @@ int main(int argc, char **argv)
 	                 .deadline_ms = 5000,
 	                 .stop = &bench_stop},
 	        .agg_threads = 1,
+	        .shard_nice = 10,
 	        .pin = 1,
 	        .shard_bin = BENCH_SHARD_BIN,
 	        .agg_bin = BENCH_AGG_BIN,

@@ -108,12 +108,12 @@ static int procs_wait_ready(int fd, pid_t pid, int64_t deadline, proc_info *info
 	}
 }
 
-/* Forks argv[0] (through taskset when cpu >= 0) with its stdout on a pipe, and registers it.
- * Returns its pid and the pipe's read end, or -1. */
-static pid_t procs_spawn(char *const argv[], int cpu, int *out_fd)
+/* Forks argv[0] (through `nice -n NICE` when nice > 0, and taskset when cpu >= 0) with its
+ * stdout on a pipe, and registers it. Returns its pid and the pipe's read end, or -1. */
+static pid_t procs_spawn(char *const argv[], int cpu, int nice, int *out_fd)
 {
-	char *args[PROCS_ARGV_MAX + 4];
-	char cpu_arg[16];
+	char *args[PROCS_ARGV_MAX + 7];
+	char cpu_arg[16], nice_arg[16];
 	size_t n = 0;
 	int fds[2];
 	pid_t pid, self = getpid();
@@ -121,6 +121,12 @@ static pid_t procs_spawn(char *const argv[], int cpu, int *out_fd)
 	if (procs_n >= PROCS_MAX) {
 		fprintf(stderr, "scatter-bench: more than %d children\n", PROCS_MAX);
 		return -1;
+	}
+	if (nice > 0) {
+		snprintf(nice_arg, sizeof(nice_arg), "%d", nice);
+		args[n++] = "nice";
+		args[n++] = "-n";
+		args[n++] = nice_arg;
 	}
 	if (cpu >= 0) {
 		snprintf(cpu_arg, sizeof(cpu_arg), "%d", cpu);
@@ -157,13 +163,13 @@ static pid_t procs_spawn(char *const argv[], int cpu, int *out_fd)
 	return pid;
 }
 
-int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out)
+int procs_start(char *const argv[], int cpu, int nice, int timeout_ms, proc_info *out)
 {
 	proc_info info = {0};
 	int fd;
 	pid_t pid;
 
-	if ((pid = procs_spawn(argv, cpu, &fd)) < 0)
+	if ((pid = procs_spawn(argv, cpu, nice, &fd)) < 0)
 		return -1;
 	info.pid = pid;
 	if (procs_wait_ready(fd, pid, procs_now_ms() + timeout_ms, &info) != 0) {
@@ -245,7 +251,7 @@ int procs_run(char *const argv[], int cpu, int timeout_ms, const volatile sig_at
 	int fd, status = 0;
 	pid_t pid, got;
 
-	if (out_len == 0 || (pid = procs_spawn(argv, cpu, &fd)) < 0)
+	if (out_len == 0 || (pid = procs_spawn(argv, cpu, 0, &fd)) < 0)
 		return -1;
 	if (procs_read_all(fd, pid, &deadline, stop, out, out_len) != 0)
 		fprintf(stderr, "scatter-bench: pid %d (%s) did not end in time; killing it\n",

@@ -2,7 +2,8 @@
  * procs.h: the processes a scenario starts (shards, aggregator, a measuring child), and their
  * end.
  *
- * A child is started through `taskset -c CPU` (util-linux) when a CPU is given, with its stdout
+ * A child is started through `taskset -c CPU` (util-linux) when a CPU is given (and `nice -n N`
+ * when asked), with its stdout
  * piped back so that its readiness line (`listening on HOST:PORT`) gives the port the OS chose;
  * no sleeping to synchronise. Every child gets PR_SET_PDEATHSIG (SIGTERM), so a crashed or
  * killed bench leaves nothing behind; procs_stop_all() ends the rest, and is also registered
@@ -28,10 +29,11 @@ typedef struct proc_info {
 	char addr[64]; /* "HOST:PORT" from the readiness line */
 } proc_info;
 
-/* Starts argv[0] (a path; argv borrowed) pinned to cpu (-1: not pinned), waits up to timeout_ms
- * for its readiness line. Returns 0 with *out filled (out may be NULL), or -1 with the reason on
+/* Starts argv[0] (a path; argv borrowed) pinned to cpu (-1: not pinned), at `nice` (> 0: that
+ * much lower priority, through nice(1); 0: as the bench), waits up to timeout_ms for its
+ * readiness line. Returns 0 with *out filled (out may be NULL), or -1 with the reason on
  * stderr after killing and reaping the child. At most PROCS_MAX children at once. */
-int procs_start(char *const argv[], int cpu, int timeout_ms, proc_info *out);
+int procs_start(char *const argv[], int cpu, int nice, int timeout_ms, proc_info *out);
 
 /* Runs argv[0] (a path; argv borrowed) pinned to cpu (-1: not pinned) to its end, like
  * procs_start's children (registered while it runs, PR_SET_PDEATHSIG), keeping its stdout in out
