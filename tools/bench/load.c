@@ -157,6 +157,34 @@ static int64_t proc_cpu_ns(pid_t pid)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
+/* CPU cpu's busy and total time so far, in clock ticks, from /proc/stat's "cpuN" line (busy:
+ * all but idle and iowait). -1 if it cannot be read. */
+static int cpu_ticks(int cpu, unsigned long long *busy, unsigned long long *total)
+{
+	char want[16], line[256];
+	unsigned long long v[8] = {0};
+	size_t len;
+	FILE *f;
+	int rv = -1;
+
+	len = (size_t)snprintf(want, sizeof(want), "cpu%d ", cpu);
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, want, len) != 0)
+			continue;
+		if (sscanf(line + len, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		           &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+			*total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+			*busy = *total - v[3] - v[4];
+			rv = 0;
+		}
+		break;
+	}
+	fclose(f);
+	return rv;
+}
+
 static int64_t self_cpu_ns(void)
 {
 	struct timespec ts;
@@ -676,6 +704,8 @@ int load_run(const load_opts *o, load_result *r)
 	const int open_loop = o->rate > 0, fanout = o->n_fanout > 0;
 	int64_t drain_end = 0, cancel_end = 0, window_start, actual_end = 0;
 	int64_t cpu0 = -1, stat0 = -1, self0 = 0;
+	unsigned long long busy0 = 0, total0 = 0, busy1 = 0, total1 = 0;
+	int busy_ok = 0;
 	int stopping = 0, warm = 0;
 	load l;
 	int rv = -1;
@@ -686,6 +716,7 @@ int load_run(const load_opts *o, load_result *r)
 	hist_init(&r->beyond_leg);
 	r->cpu_us = -1;
 	r->cpu_stat_us = -1;
+	r->busy_cpu = -1;
 	r->rss_idle_kb = -1;
 	r->rss_peak_kb = -1;
 	r->allocs = r->reallocs = r->frees = r->alloc_bytes = -1;
@@ -732,6 +763,7 @@ int load_run(const load_opts *o, load_result *r)
 			cpu0 = o->cpu_pid > 0 ? proc_cpu_ns(o->cpu_pid) : -1;
 			stat0 = o->cpu_pid > 0 ? proc_cpu_us(o->cpu_pid) : -1;
 			self0 = self_cpu_ns();
+			busy_ok = o->busy_cpu >= 0 && cpu_ticks(o->busy_cpu, &busy0, &total0) == 0;
 			if (o->allocs != NULL) {
 				alloc_snap(o->allocs, r, -1);
 				atomic_store(&o->allocs->sampling, 1);
@@ -746,6 +778,9 @@ int load_run(const load_opts *o, load_result *r)
 			if (stat0 >= 0)
 				r->cpu_stat_us = proc_cpu_us(o->cpu_pid) - stat0;
 			r->self_cpu_us = warm ? (self_cpu_ns() - self0) / 1000 : 0;
+			if (busy_ok && cpu_ticks(o->busy_cpu, &busy1, &total1) == 0 &&
+			    total1 > total0)
+				r->busy_cpu = (double)(busy1 - busy0) / (double)(total1 - total0);
 			if (o->allocs != NULL && warm) {
 				atomic_store(&o->allocs->sampling, 0);
 				alloc_snap(o->allocs, r, 1);

@@ -50,6 +50,7 @@ typedef struct load_opts {
 	uint64_t count;       /* > 0: the window ends after this many calls (or duration_s) */
 	uint32_t deadline_ms; /* per call */
 	pid_t cpu_pid;        /* > 0: its CPU time and RSS are sampled around the window */
+	int busy_cpu; /* >= 0: that CPU's busy share over the window is read from /proc/stat */
 	const volatile sig_atomic_t *stop; /* set asynchronously (SIGINT): end the run early */
 	alloccount_shared
 	        *allocs; /* non-NULL: the aggregator's allocation counters (--count-allocs),
@@ -78,6 +79,7 @@ typedef struct load_result {
 	                        CPU clock, ns precision); -1 if not sampled */
 	int64_t cpu_stat_us; /* the same from /proc/PID/stat utime + stime (clock ticks, 10 ms) */
 	int64_t self_cpu_us; /* this process over the window */
+	double busy_cpu;     /* o->busy_cpu's busy share (0..1) over the window; -1 unknown */
 	long rss_idle_kb;    /* cpu_pid's RSS after the first call, before the load; -1 unknown */
 	long rss_peak_kb;    /* its largest RSS seen during the window */
 	/* With o->allocs: the aggregator's heap calls over the window (-1: not counted), and the

@@ -311,6 +311,15 @@ static void json_us_or_null(const char *key, double us, int known)
 		printf(",\"%s\":null", key);
 }
 
+/* A share (0..1, or cores), three decimals, or null. */
+static void json_share_or_null(const char *key, double v, int known)
+{
+	if (known)
+		printf(",\"%s\":%.3f", key, v);
+	else
+		printf(",\"%s\":null", key);
+}
+
 /* A JSON string body: the few characters JSON forbids raw are escaped, others kept. */
 static void json_str(const char *key, const char *s)
 {
@@ -383,6 +392,11 @@ static void json_fields(const char *name, const load_opts *lo, uint32_t shards,
 	json_us_or_null("agg_cpu_us_per_call", cpu_call, cpu_known);
 	json_us_or_null("agg_cpu_us_per_leg", legs > 0 ? cpu_call / legs : 0,
 	                cpu_known && legs > 0);
+	/* The aggregator's CPU time over the window, in cores: 1.0 is a core saturated. */
+	json_share_or_null("agg_cpu_cores",
+	                   cpu_known && r->window_s > 0 ? (double)r->cpu_us / 1e6 / r->window_s : 0,
+	                   cpu_known && r->window_s > 0);
+	json_share_or_null("load_core_busy", r->busy_cpu, r->busy_cpu >= 0);
 	json_us_or_null("agg_cpu_stat_us_per_call",
 	                stat_known ? (double)r->cpu_stat_us / (double)r->done_in_window : 0,
 	                stat_known);
@@ -823,6 +837,8 @@ static int run_scenario(bench_opts *o, const scenario *sc)
 	}
 	lo.target = agg_addr[0];
 	lo.cpu_pid = agg_pid[0];
+	/* Pinned, CPU 0 holds this bench and the shards: is it what limits the throughput? */
+	lo.busy_cpu = o->pin ? 0 : -1;
 	lo.allocs = bench_allocs;
 	if (!bench_stop && load_run(&lo, r) == 0) {
 		json_print(sc->name, &lo, sc->n_shards, r, sc->floor ? &ff : NULL,
@@ -899,6 +915,7 @@ int main(int argc, char **argv)
 	                 .warmup_s = 0.5,
 	                 .duration_s = 1.5,
 	                 .deadline_ms = 5000,
+	                 .busy_cpu = -1,
 	                 .stop = &bench_stop},
 	        .agg_threads = 1,
 	        .shard_nice = 10,

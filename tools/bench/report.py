@@ -85,6 +85,13 @@ def targets(by):
         out.append(f"- cpu10: {v:.0f} us of aggregator CPU per aggregate call, target <= "
                    f"{CPU10_US:.0f} us: {verdict(v <= CPU10_US)} "
                    f"({(v - CPU10_US) / CPU10_US * 100:+.0f}%; grpc-go 346 us, C++ 357 us).")
+        agg, load = r.get("agg_cpu_cores"), r.get("load_core_busy")
+        if agg is not None and load is not None:
+            # The core that saturates first is what limits the throughput.
+            limit = "the shards and the generator" if load >= agg else "the aggregator"
+            out.append(f"- cpu10 throughput {r['qps']:.0f} calls/s: the aggregator used "
+                       f"{agg:.2f} of its core, CPU 0 (shards + generator) was {load:.0%} "
+                       f"busy: limited by {limit}.")
     for name in ("table-4x100", "table-10x50", "table-mixed"):
         r = by.get(name)
         if not r:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 FIELDS = ["scenario", "qps", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "errors",
-          "partial", "calls", "agg_cpu_us_per_call", "legs"]
+          "partial", "calls", "agg_cpu_us_per_call", "legs", "agg_cpu_cores", "load_core_busy"]
 # Table scenarios: the fan-out floor (a child scatter-bench) and the single-shard floor.
 FLOOR_FIELDS = ["floor_p50_us", "floor_p99_us", "floor_calls", "floor_errors",
                 "overhead_p50_us", "overhead_p99_us", "floor_single_p50_us",
@@ -92,6 +92,12 @@ def main():
         sys.exit(f"FAIL: {r['errors']} errors: {r.get('first_error_message')}")
     if r["calls"] <= 0:
         sys.exit("FAIL: no calls measured")
+    # Which core limits the throughput: shares of a core (null only when not pinned).
+    busy = r["load_core_busy"]
+    if busy is not None and not 0.0 <= busy <= 1.0:
+        sys.exit(f"FAIL: load_core_busy {busy} is not a share")
+    if not isinstance(r["agg_cpu_cores"], (int, float)) or r["agg_cpu_cores"] <= 0:
+        sys.exit(f"FAIL: agg_cpu_cores {r['agg_cpu_cores']!r}")
     if a.count_allocs and not r.get("agg_allocs_per_call", 0) > 0:
         sys.exit(f"FAIL: no allocations counted: {r.get('agg_allocs_per_call')}")
     if a.floor:
