@@ -191,11 +191,61 @@ static char *call_format_leg(sg__call *c, const sg__leg *leg, int64_t now, size_
 	return buf;
 }
 
-/* The trailers of trailer.h: one summary entry, then one entry per leg in leg order. Static
- * slices into the arena: they outlive the answer batch. NULL when out of memory. */
+/* gRPC's accounting of one metadata entry (HPACK's entry size). */
+static size_t call_md_cost(const grpc_metadata *md)
+{
+	return GRPC_SLICE_LENGTH(md->key) + GRPC_SLICE_LENGTH(md->value) +
+	       SG_TRAILER_ENTRY_OVERHEAD;
+}
+
+/* The fan-out's trailer limit; 0 (not set) is the default. */
+static size_t call_trailer_limit(const sg__call *c)
+{
+	return c->f->max_trailer > 0 ? c->f->max_trailer : SG_TRAILER_LIMIT_DEFAULT;
+}
+
+/* Keeps the leg entries md[1..n_legs] that fit the fan-out's trailer limit (trailer.h),
+ * failures first, in leg order, and writes the summary into md[0] with the count of the legs
+ * left out. Returns the number of entries kept, summary included; 0 when out of memory. */
+static size_t call_trailers_fit(sg__call *c, grpc_metadata *md, const sg_legs_summary *sum)
+{
+	size_t n_legs = c->n_legs, limit = call_trailer_limit(c), kept, at = 1, len, cost = 0;
+	sg_legs_summary s = *sum;
+	size_t *costs = sg__arena_alloc(&c->arena, n_legs * sizeof(*costs));
+	bool *ok = sg__arena_alloc(&c->arena, n_legs * 2 * sizeof(*ok)), *keep = ok + n_legs;
+	char *buf;
+
+	if (costs == NULL || ok == NULL)
+		return 0;
+	for (size_t i = 0; i < n_legs; i++) {
+		costs[i] = call_md_cost(&md[i + 1]);
+		ok[i] = call_leg_status(c, &c->legs[i]) == GRPC_STATUS_OK;
+	}
+	/* The summary's cost as if every leg were left out: an upper bound. */
+	s.omitted = (uint32_t)n_legs;
+	cost = sizeof(SG_TRAILER_SUMMARY) - 1 + sg_legs_summary_format(&s, NULL, 0) +
+	       SG_TRAILER_ENTRY_OVERHEAD;
+	kept = sg__trailer_select(costs, ok, n_legs, cost, limit, keep);
+	s.omitted = (uint32_t)(n_legs - kept);
+	len = sg_legs_summary_format(&s, NULL, 0) + 1;
+	if ((buf = sg__arena_alloc(&c->arena, len)) == NULL)
+		return 0;
+	len = sg_legs_summary_format(&s, buf, len);
+	md[0].key = grpc_slice_from_static_string(SG_TRAILER_SUMMARY);
+	md[0].value = grpc_slice_from_static_buffer(buf, len);
+	for (size_t i = 0; i < n_legs; i++) {
+		if (keep[i])
+			md[at++] = md[i + 1];
+	}
+	return at;
+}
+
+/* The trailers of trailer.h: one summary entry, then one entry per leg in leg order, as many
+ * as the fan-out's trailer limit holds. Static slices into the arena: they outlive the answer
+ * batch. NULL when out of memory. */
 static grpc_metadata *call_trailers(sg__call *c, const sg_legs_summary *sum, size_t *n_out)
 {
-	size_t n_legs = c->n_legs, len;
+	size_t n_legs = c->n_legs, len, cost;
 	grpc_metadata *md = sg__arena_alloc(&c->arena, (n_legs + 1) * sizeof(*md));
 	int64_t now = sg__now_ns();
 	char *buf;
@@ -209,13 +259,17 @@ static grpc_metadata *call_trailers(sg__call *c, const sg_legs_summary *sum, siz
 	memset(md, 0, (n_legs + 1) * sizeof(*md));
 	md[0].key = grpc_slice_from_static_string(SG_TRAILER_SUMMARY);
 	md[0].value = grpc_slice_from_static_buffer(buf, len);
+	cost = call_md_cost(&md[0]);
 	for (size_t i = 0; i < n_legs; i++) {
 		if ((buf = call_format_leg(c, &c->legs[i], now, &len)) == NULL)
 			return NULL;
 		md[i + 1].key = grpc_slice_from_static_string(SG_TRAILER_LEG);
 		md[i + 1].value = grpc_slice_from_static_buffer(buf, len);
+		cost += call_md_cost(&md[i + 1]);
 	}
 	*n_out = n_legs + 1;
+	if (cost > call_trailer_limit(c) && (*n_out = call_trailers_fit(c, md, sum)) == 0)
+		return NULL;
 	return md;
 }
 

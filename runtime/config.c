@@ -78,6 +78,7 @@ enum {
 	TOP_LIMITS,
 	TOP_MAX_RECV,
 	TOP_MAX_SEND,
+	TOP_MAX_TRAILER,
 	TOP_DRAIN,
 	TOP_GRACE,
 	TOP_LAME_DUCK,
@@ -96,6 +97,7 @@ struct sg_config {
 	cfg_list forward;
 	uint32_t max_recv;
 	uint32_t max_send;
+	uint32_t max_trailer;
 	uint32_t grace_ms;
 	uint32_t lame_duck_ms;
 	cfg_group *groups;
@@ -252,6 +254,7 @@ static const cfg_section listen_tls_section = KEYS(listen_tls_keys);
 static const cfg_key limits_keys[] = {
         {"max_recv_bytes", K_U32, COFF(max_recv), TOP_MAX_RECV, 0, INT32_MAX, NULL},
         {"max_send_bytes", K_U32, COFF(max_send), TOP_MAX_SEND, 0, INT32_MAX, NULL},
+        {"max_trailer_bytes", K_U32, COFF(max_trailer), TOP_MAX_TRAILER, 0, INT32_MAX, NULL},
 };
 static const cfg_key drain_keys[] = {
         {"grace_ms", K_U32, COFF(grace_ms), TOP_GRACE, 0, 3600000, NULL},
@@ -1150,7 +1153,8 @@ sg_err sg_config_apply(const sg_config *c, sg_server *s, char *err, size_t len)
 		return cfg_apply_fail(c, c->lines[TOP_FORWARD], err, len, "forward_metadata: %s",
 		                      sg_strerror(rv));
 	if ((c->set & (UINT64_C(1) << TOP_LIMITS)) &&
-	    (rv = sg_server_set_message_limits(s, c->max_recv, c->max_send)) != SG_OK)
+	    ((rv = sg_server_set_message_limits(s, c->max_recv, c->max_send)) != SG_OK ||
+	     (rv = sg_server_set_trailer_limit(s, c->max_trailer)) != SG_OK))
 		return cfg_apply_fail(c, c->lines[TOP_LIMITS], err, len, "limits: %s",
 		                      sg_strerror(rv));
 	if (c->admin != NULL && (rv = sg_server_set_admin(s, c->admin)) != SG_OK)
@@ -1207,7 +1211,8 @@ static void cfg_restart_notes(const sg_config *old, const sg_config *c)
 		needs[n++] = "tls";
 	if (!cfg_list_eq(&old->forward, &c->forward))
 		needs[n++] = "forward_metadata";
-	if (old->max_recv != c->max_recv || old->max_send != c->max_send)
+	if (old->max_recv != c->max_recv || old->max_send != c->max_send ||
+	    old->max_trailer != c->max_trailer)
 		needs[n++] = "limits";
 	for (size_t i = 0; i < c->n_groups; i++) {
 		const cfg_group *g = &c->groups[i], *og = cfg_group_find(old, g->name);

@@ -47,7 +47,8 @@ typedef struct sg__fanout {
 	sg__method_metrics *metrics;  /* set at start by the server; NULL: not counted */
 	/* The server's, set at start: metadata its legs forward, the largest answer it sends. */
 	const struct sg__forward *forward;
-	size_t max_send; /* 0: no limit of Scatter's own (gRPC's) */
+	size_t max_send;    /* 0: no limit of Scatter's own (gRPC's) */
+	size_t max_trailer; /* the answer's scatter-* trailers, in gRPC's metadata accounting */
 } sg__fanout;
 
 /* Checks m (borrowed) and resolves its plans into f (zeroed storage). SG_ECONFIG with why;

@@ -39,6 +39,7 @@ static const main_setting main_settings[] = {
         {"--tls-require-client-cert", "tls.require_client_cert", "SCATTER_TLS_REQUIRE_CLIENT_CERT"},
         {"--max-recv-bytes", "limits.max_recv_bytes", "SCATTER_MAX_RECV_BYTES"},
         {"--max-send-bytes", "limits.max_send_bytes", "SCATTER_MAX_SEND_BYTES"},
+        {"--max-trailer-bytes", "limits.max_trailer_bytes", "SCATTER_MAX_TRAILER_BYTES"},
 };
 #define MAIN_N_SETTINGS (sizeof(main_settings) / sizeof(main_settings[0]))
 
@@ -57,7 +58,8 @@ static void main_usage(const sg_main_opts *o, FILE *to)
 	        "       [--max-calls N] [--log-level debug|info|warn|error] [--grace-ms N]\n"
 	        "       [--lame-duck-ms N] [--tls-cert F --tls-key F [--tls-ca F]]\n"
 	        "       [--tls-require-client-cert true] [--max-recv-bytes N] [--max-send-bytes "
-	        "N]%s%s\n"
+	        "N]\n"
+	        "       [--max-trailer-bytes N]%s%s\n"
 	        "Flags override SCATTER_* environment variables, which override the config file\n"
 	        "(--config, or SCATTER_CONFIG). SIGHUP reloads the file's backend targets; "
 	        "SIGTERM\n"

@@ -72,6 +72,7 @@ struct sg_server {
 	sg__tls *listen_tls; /* owned; NULL: plaintext */
 	sg__forward forward;
 	size_t max_recv, max_send; /* 0: gRPC's defaults */
+	size_t max_trailer;        /* 0: SG_TRAILER_LIMIT_DEFAULT */
 };
 
 /* SIGINT and SIGTERM are taken by sigwait in sg_server_wait_signal, so they must be blocked in
@@ -280,6 +281,16 @@ sg_err sg_server_set_message_limits(sg_server *s, size_t max_recv, size_t max_se
 	return SG_OK;
 }
 
+sg_err sg_server_set_trailer_limit(sg_server *s, size_t max_bytes)
+{
+	if (s == NULL || max_bytes > INT_MAX)
+		return SG_EINVAL;
+	if (s->state != SERVER_NEW)
+		return SG_ESTATE;
+	s->max_trailer = max_bytes;
+	return SG_OK;
+}
+
 /* Every fan-out method must fit the configured groups before anything is created. */
 static sg_err server_check_groups(sg_server *s)
 {
@@ -345,6 +356,7 @@ static sg_err server_route(sg_server *s)
 			return rv;
 		s->fanouts[i]->forward = &s->forward;
 		s->fanouts[i]->max_send = s->max_send;
+		s->fanouts[i]->max_trailer = s->max_trailer;
 	}
 	server_wire_metrics(s);
 	return SG_OK;

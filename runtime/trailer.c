@@ -116,7 +116,39 @@ size_t sg_legs_summary_format(const sg_legs_summary *s, char *buf, size_t size)
 	tw_u64(&w, s->failed);
 	TW_LIT(&w, " cut=");
 	tw_u64(&w, s->cut);
+	if (s->omitted > 0) {
+		TW_LIT(&w, " omitted=");
+		tw_u64(&w, s->omitted);
+	}
 	return tw_end(&w);
+}
+
+size_t sg__trailer_select(const size_t *cost, const bool *ok, size_t n, size_t summary_cost,
+                          size_t limit, bool *keep)
+{
+	size_t used = summary_cost, kept = 0;
+
+	for (size_t i = 0; i < n; i++)
+		used += cost[i];
+	if (used <= limit) {
+		for (size_t i = 0; i < n; i++)
+			keep[i] = true;
+		return n;
+	}
+	used = summary_cost;
+	/* Two passes: the failures are what a reader of a partial answer needs first. */
+	for (int want_ok = 0; want_ok <= 1; want_ok++) {
+		for (size_t i = 0; i < n; i++) {
+			if (ok[i] != (want_ok == 1))
+				continue;
+			keep[i] = used <= limit && cost[i] <= limit - used;
+			if (keep[i]) {
+				used += cost[i];
+				kept++;
+			}
+		}
+	}
+	return kept;
 }
 
 size_t sg__leg_outcome_write(char *buf, size_t size, uint32_t index, const char *name,
@@ -226,6 +258,9 @@ sg_err sg_legs_summary_parse(const char *value, sg_legs_summary *out)
 		return SG_EINVAL;
 	s.cut = 0; /* "total=4 ok=3 failed=1": a peer from before cut was counted apart */
 	if (!at_end(p) && (next_field(&p, "cut", &v, &n) || parse_u32(v, n, &s.cut)))
+		return SG_EINVAL;
+	s.omitted = 0; /* written only when not 0, and not at all by older peers */
+	if (!at_end(p) && (next_field(&p, "omitted", &v, &n) || parse_u32(v, n, &s.omitted)))
 		return SG_EINVAL;
 	if (!at_end(p))
 		return SG_EINVAL;

@@ -77,10 +77,14 @@ static void print_legs(const sg_call_result *res)
 		printf("(no %s trailer)\n", SG_TRAILER_SUMMARY);
 		return;
 	}
-	if (sg_legs_summary_parse(v, &sum) == SG_OK)
-		printf("legs: total %u, ok %u, failed %u, cut short %u\n", sum.total, sum.ok,
+	if (sg_legs_summary_parse(v, &sum) == SG_OK) {
+		printf("legs: total %u, ok %u, failed %u, cut short %u", sum.total, sum.ok,
 		       sum.failed, sum.cut);
-	else
+		/* Past the aggregator's trailer limit: failures are listed first. */
+		if (sum.omitted > 0)
+			printf(" (%u not listed: the trailer limit)", sum.omitted);
+		printf("\n");
+	} else
 		printf("legs: unparsable %s trailer: %s\n", SG_TRAILER_SUMMARY, v);
 	printf("  %-4s %-12s %-28s %-20s %10s\n", "leg", "name", "target", "status", "latency");
 	for (size_t i = 0; i < res->n_trailers; i++) {

@@ -5,7 +5,8 @@ Generates Python stubs from services/search/search.proto with protoc and grpc_py
 scatter.fanout option is just an unknown-to-them custom option), starts 4 search-shard processes
 and a search-aggregator on 127.0.0.1, calls search.Search/Query with the generated SearchStub, and
 checks that its canonical hit lines are byte-identical to `search-client --format=lines` for the
-same query, and that the scatter-legs trailer reaches a Python client.
+same query, and that the scatter-legs trailer reaches a Python client; and that a 120-leg
+answer still does, its per-leg entries cut to the trailer limit (failures kept, the rest counted).
 
 Run by ctest with /usr/bin/python3 (Debian's python3-grpcio and python3-protobuf); the binaries'
 paths come from CMake. Ends with a PASS or FAIL line and exit status 0 or 1.
@@ -88,6 +89,46 @@ def canonical_lines(resp):
                    for i, h in enumerate(resp.hits, start=1))
 
 
+def check_wide_answer(search_pb2, search_pb2_grpc, grpc, addr, bad_addr):
+    """A 120-leg answer reaches a client with gRPC's default metadata limit: OK, the failing
+    leg's entry kept, the entries in leg order, the summary counting the ones left out.
+    Returns None or what is wrong."""
+    with grpc.insecure_channel(addr) as channel:
+        stub = search_pb2_grpc.SearchStub(channel)
+        try:
+            resp, call = stub.Query.with_call(search_pb2.SearchRequest(query="wide", k=5),
+                                              timeout=20)
+        except grpc.RpcError as e:
+            return f"120 legs: {e.code().name}: {e.details()}"
+    md = call.trailing_metadata()
+    summary = [v for k, v in md if k == "scatter-legs"]
+    entries = [v for k, v in md if k == "scatter-leg"]
+    if len(summary) != 1:
+        return f"120 legs: scatter-legs trailers {summary!r}"
+    fields = dict(f.split("=", 1) for f in summary[0].split())
+    omitted = int(fields.get("omitted", "0"))
+    want = {"total": "120", "ok": "119", "failed": "1", "cut": "0"}
+    if any(fields.get(k) != v for k, v in want.items()) or omitted <= 0:
+        return f"120 legs: summary {summary[0]!r}, want {want} and omitted > 0"
+    if len(entries) != 120 - omitted:
+        return f"120 legs: {len(entries)} scatter-leg entries, summary says {120 - omitted}"
+    size = sum(len("scatter-leg") + len(v) + 32 for v in entries)
+    if size > 6144:
+        return f"120 legs: the entries weigh {size} bytes, over the 6 KiB default"
+    index = [int(dict(f.split("=", 1) for f in v.split())["index"]) for v in entries]
+    if index != sorted(index):
+        return f"120 legs: entries out of leg order: {index}"
+    failed = [v for v in entries if f"target={bad_addr} " in v]
+    if index[-1] != 119 or len(failed) != 1 or "status=OK" in failed[0]:
+        return f"120 legs: the failing leg's entry is missing: {failed!r}"
+    if (resp.shards_total, resp.shards_ok, resp.shards_failed, len(resp.hits)) != (120, 119, 1, 5):
+        return f"120 legs: header {resp.shards_total} {resp.shards_ok} {resp.shards_failed}, " \
+               f"{len(resp.hits)} hits"
+    print(f"ok: 120 legs: {len(entries)} entries ({size} bytes), omitted={omitted}, the failed "
+          f"leg's kept")
+    return None
+
+
 def run(args, tmp):
     generate_stubs(args, tmp)
     sys.path.insert(0, tmp)
@@ -128,6 +169,19 @@ def run(args, tmp):
                            f"{resp.shards_failed}"
                 print(f"ok: {query!r} k={k}: {len(resp.hits)} identical hit lines")
                 sys.stdout.write(py)
+
+        # 120 legs (the four shards 30 times over, the last leg a failing shard): one
+        # scatter-leg entry each would pass gRPC's default 8 KiB metadata limit and the client
+        # would drop the whole answer. The aggregator keeps the failure's entry and counts
+        # the legs it left out.
+        bad, bad_addr = start([args.shard, "--shard-id", "9", "--fail"])
+        procs.append(bad)
+        wide, wide_addr = start([args.aggregator,
+                                 "--shards", ",".join((shards * 30)[:-1] + [bad_addr])])
+        procs.append(wide)
+        failure = check_wide_answer(search_pb2, search_pb2_grpc, grpc, wide_addr, bad_addr)
+        if failure:
+            return failure
     finally:
         bad = [(p.args[0], rc) for p in procs if (rc := stop(p)) != 0]
     if bad:

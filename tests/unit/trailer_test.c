@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "scatter/trailer.h"
+#include "trailer_write.h"
 
 static void test_status_names(void **state)
 {
@@ -180,6 +181,61 @@ static void test_format_matches_snprintf(void **state)
 	assert_string_equal(got, "total");
 }
 
+/* Past the trailer limit the summary counts the legs left without an entry; only then does it
+ * say omitted, and a summary without it parses as 0. */
+static void test_summary_omitted(void **state)
+{
+	(void)state;
+	char buf[64];
+	sg_legs_summary s = {.total = 120, .ok = 119, .failed = 1, .omitted = 68}, back;
+
+	size_t n = sg_legs_summary_format(&s, buf, sizeof(buf));
+
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "total=120 ok=119 failed=1 cut=0 omitted=68");
+	assert_int_equal(sg_legs_summary_parse(buf, &back), SG_OK);
+	assert_memory_equal(&s, &back, sizeof(s));
+	back.omitted = 5;
+	assert_int_equal(sg_legs_summary_parse("total=4 ok=4 failed=0 cut=0", &back), SG_OK);
+	assert_int_equal(back.omitted, 0);
+	assert_int_equal(sg_legs_summary_parse("total=4 ok=4 failed=0 cut=0 omitted=", &back),
+	                 SG_EINVAL);
+	assert_int_equal(sg_legs_summary_parse("total=4 ok=4 failed=0 cut=0 omitted=1 x=2", &back),
+	                 SG_EINVAL);
+}
+
+/* What fits the limit: everything when it can, else failures first, each in leg order. */
+static void test_trailer_select(void **state)
+{
+	(void)state;
+	/* Legs 0-5; 1 and 4 failed. Costs 100 each but leg 4 (200). */
+	const size_t cost[6] = {100, 100, 100, 100, 200, 100};
+	const bool ok[6] = {true, false, true, true, false, true};
+	bool keep[6];
+
+	/* 50 + 700 = 750: all fit, also exactly at the limit. */
+	assert_int_equal(sg__trailer_select(cost, ok, 6, 50, 750, keep), 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_true(keep[i]);
+	/* 749: the two failures (300), then OK legs 0, 2, 3 (300) and not 5: 50 + 600 = 650. */
+	assert_int_equal(sg__trailer_select(cost, ok, 6, 50, 749, keep), 5);
+	assert_true(keep[1] && keep[4] && keep[0] && keep[2] && keep[3]);
+	assert_false(keep[5]);
+	/* 400: the failures only (50 + 300 = 350); no room for a 100 OK entry. */
+	assert_int_equal(sg__trailer_select(cost, ok, 6, 50, 400, keep), 2);
+	assert_true(keep[1] && keep[4]);
+	assert_false(keep[0] || keep[2] || keep[3] || keep[5]);
+	/* 349: failed leg 4 (200) no longer fits after failed leg 1 (150 so far); OK leg 0 does
+	 * (250), leg 2 would make 350. */
+	assert_int_equal(sg__trailer_select(cost, ok, 6, 50, 349, keep), 2);
+	assert_true(keep[1] && keep[0]);
+	assert_false(keep[4] || keep[2] || keep[3] || keep[5]);
+	/* A limit under the summary keeps no leg. */
+	assert_int_equal(sg__trailer_select(cost, ok, 6, 50, 40, keep), 0);
+	for (size_t i = 0; i < 6; i++)
+		assert_false(keep[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +246,8 @@ int main(void)
 	        cmocka_unit_test(test_outcome_names),
 	        cmocka_unit_test(test_parse_rejects_garbage),
 	        cmocka_unit_test(test_format_matches_snprintf),
+	        cmocka_unit_test(test_summary_omitted),
+	        cmocka_unit_test(test_trailer_select),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

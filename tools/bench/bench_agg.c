@@ -26,6 +26,8 @@
 #include "search.scatter.h"
 
 #define AGG_MAX_LEGS 100000
+/* What scatter-bench accepts as metadata (LOAD_MAX_METADATA in load.c). */
+#define BENCH_AGG_TRAILER_LIMIT (4 * 1024 * 1024)
 
 /* Query's table as generated, then changed by the flags; static: it must outlive the server. */
 static sg_method_desc query;
@@ -105,7 +107,10 @@ int main(int argc, char **argv)
 		targets[i] = uniq[i % n_uniq];
 
 	sg_server_opts opts = {.listen = listen, .threads = threads};
+	/* Every leg's scatter-leg entry, past the 6 KiB default: scatter-bench reads them all
+	 * (the slowest leg) and accepts 4 MiB of metadata (load.c). */
 	if ((rv = sg_server_alloc(&opts, &s)) != SG_OK ||
+	    (rv = sg_server_set_trailer_limit(s, BENCH_AGG_TRAILER_LIMIT)) != SG_OK ||
 	    (rv = sg_server_set_group(s, "shards", targets, legs)) != SG_OK ||
 	    (rv = custom ? sg_server_add_fanout(s, &query) : search__search__register(s)) !=
 	            SG_OK ||

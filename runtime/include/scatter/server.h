@@ -118,6 +118,14 @@ sg_err sg_server_set_forward_metadata(sg_server *s, const char *const *keys, siz
 /* Largest message received / sent, in bytes (0: gRPC's default, 4 MiB in). */
 sg_err sg_server_set_message_limits(sg_server *s, size_t max_recv, size_t max_send);
 
+/* Largest size of an answer's scatter-* trailers (scatter/trailer.h), as gRPC counts metadata:
+ * key + value + 32 bytes per entry. Past it, legs go without their scatter-leg entry (failures
+ * keep theirs first) and the summary counts them (`omitted=N`). 0: the default,
+ * SG_TRAILER_LIMIT_DEFAULT (6 KiB), which a client with gRPC's default 8 KiB metadata limit
+ * accepts; raise it only for clients that raise theirs (GRPC_ARG_MAX_METADATA_SIZE). Before
+ * start only. */
+sg_err sg_server_set_trailer_limit(sg_server *s, size_t max_bytes);
+
 /* Serves the admin HTTP port ("host:port", "[v6]:port"; port 0: the OS picks, see
  * sg_server_admin_port): Prometheus /metrics, the live status page at /, its JSON at
  * /status.json. listen is copied; before start only (SG_ESTATE after). It binds in
