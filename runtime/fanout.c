@@ -53,6 +53,9 @@ sg_err sg__fanout_init(sg__fanout *f, const sg_method_desc *m, char *why, size_t
 	    (rv = sg__merge_plan_init(&f->plan, m, why, len)) != SG_OK ||
 	    (rv = fanout_check_legs_table(m, why, len)) != SG_OK)
 		return rv;
+	f->lazy = f->plan.lazy && !f->gather->reads_answers && m->n_legs == 0;
+	if (f->lazy)
+		f->pick = (sg__wire_pick){.field = f->plan.fields[0]->id, .score = f->plan.score};
 	if (m->n_legs == 0)
 		return SG_OK;
 	if ((f->maps = calloc(m->n_legs, sizeof(*f->maps))) == NULL)

@@ -49,6 +49,10 @@ typedef struct sg__fanout {
 	const struct sg__forward *forward;
 	size_t max_send;    /* 0: no limit of Scatter's own (gRPC's) */
 	size_t max_trailer; /* the answer's scatter-* trailers, in gRPC's metadata accounting */
+	/* The legs' answers stay encoded until the merge (plan.lazy, one response type, a gather
+	 * that does not read them): checked on arrival, decoded where the merge needs it. */
+	bool lazy;
+	sg__wire_pick pick; /* lazy: what the legs' answers are scored by (plan.fields[0], score) */
 } sg__fanout;
 
 /* Checks m (borrowed) and resolves its plans into f (zeroed storage). SG_ECONFIG with why;

@@ -73,6 +73,9 @@ typedef struct sg__gather_ops {
 	const char *name;
 	/* How the legs still in flight when the gather ends are reported. */
 	grpc_status_code cut_status;
+	/* The strategy reads the legs' decoded answers (so they cannot stay encoded, see
+	 * sg__fanout.lazy). */
+	bool reads_answers;
 	/* Resolves the strategy's fields (p->g already set); SG_ECONFIG with why. NULL: none. */
 	sg_err (*plan)(sg__gather_plan *p, const sg_method_desc *m, char *why, size_t len);
 	/* Whether the strategy can work over n_legs legs; SG_ECONFIG with why. NULL: any. */

@@ -72,6 +72,7 @@ static sg__gather_verdict quality_on_leg_end(sg__gather_call *gc, const sg__gath
 const sg__gather_ops sg__gather_quality = {
         .name = "quality",
         .cut_status = GRPC_STATUS_CANCELLED,
+        .reads_answers = true,
         .plan = quality_plan,
         .on_start = quality_on_start,
         .on_leg_end = quality_on_leg_end,

@@ -168,6 +168,7 @@ static sg__gather_verdict quorum_on_leg_end(sg__gather_call *gc, const sg__gathe
 const sg__gather_ops sg__gather_quorum = {
         .name = "quorum",
         .cut_status = GRPC_STATUS_CANCELLED,
+        .reads_answers = true,
         .plan = quorum_plan,
         .check_legs = quorum_check_legs,
         .on_start = quorum_on_start,

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "retry.h"
 #include "scatter/trailer.h"
+#include "wire.h"
 
 /* What the leg's one timer is armed for. */
 enum {
@@ -262,6 +263,44 @@ static void attempt_account(const sg__leg *leg, const sg__attempt *a, int64_t no
 		sg__budget_failure(&be->budget);
 }
 
+/* leg_settle's end for an answer left encoded (ctx->pick): copied into the arena unless it is
+ * there already, so that recv can go, then checked as protobuf-c would decode it, its elements
+ * scored on the way (leg->scored views the copy). */
+static void leg_keep_encoded(sg__leg *leg, sg__attempt *a)
+{
+	const sg__leg_ctx *ctx = leg->ctx;
+	const ProtobufCMessageDescriptor *desc = leg->route->response;
+	uint8_t *copy;
+	sg_err rv = SG_OK;
+
+	/* A view of recv's only slice (sg__bytes_flatten's common case); else already a copy. */
+	if (leg->len > 0 && a->recv->type == GRPC_BB_RAW &&
+	    a->recv->data.raw.slice_buffer.count == 1 &&
+	    leg->bytes == GRPC_SLICE_START_PTR(a->recv->data.raw.slice_buffer.slices[0])) {
+		if ((copy = sg__arena_alloc(ctx->arena, leg->len)) == NULL) {
+			rv = SG_ENOMEM;
+		} else {
+			memcpy(copy, leg->bytes, leg->len);
+			leg->bytes = copy;
+		}
+	}
+	if (rv == SG_OK)
+		rv = sg__wire_check_scored(desc, leg->bytes, leg->len, ctx->pick, ctx->arena,
+		                           &leg->scored, &leg->n_scored);
+	if (rv == SG_OK)
+		return;
+	leg->bytes = NULL;
+	leg->len = 0;
+	leg->scored = NULL;
+	leg->n_scored = 0;
+	if (rv == SG_ENOMEM) {
+		leg_fail(leg, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory for a %s", desc->name);
+		return;
+	}
+	a->undecodable = true;
+	leg_fail(leg, GRPC_STATUS_INTERNAL, "response does not decode as %s", desc->name);
+}
+
 /* Takes attempt a's answer as the leg's outcome: an OK without a decodable answer is a failed
  * leg (INTERNAL), never a crash and never an empty success. leg->bytes views the answer (kept
  * in leg->answer until ctx->done returns) or a copy in the arena. */
@@ -276,6 +315,8 @@ static void leg_settle(sg__leg *leg, sg__attempt *a)
 	leg->response = NULL;
 	leg->bytes = NULL;
 	leg->len = 0;
+	leg->scored = NULL;
+	leg->n_scored = 0;
 	if (leg->status != GRPC_STATUS_OK)
 		return;
 	if (a->recv == NULL) {
@@ -288,6 +329,12 @@ static void leg_settle(sg__leg *leg, sg__attempt *a)
 		leg->len = 0;
 		a->undecodable = true;
 		leg_fail(leg, GRPC_STATUS_INTERNAL, "response of %s cannot be read", desc->name);
+		return;
+	}
+	if (ctx->pick != NULL) {
+		/* The merge reads it on the wire (fanout.lazy): the same verdict as decoding, and
+		 * a copy that outlives recv. */
+		leg_keep_encoded(leg, a);
 		return;
 	}
 	/* protobuf-c copies strings and bytes out: the message does not borrow recv. */

@@ -34,6 +34,7 @@
 #include "scatter/error.h"
 #include "stats.h"
 #include "timer.h"
+#include "wire.h"
 
 typedef struct sg__leg sg__leg;
 
@@ -55,7 +56,10 @@ typedef struct sg__leg_route {
 typedef struct sg__leg_ctx {
 	grpc_call *parent; /* the server call */
 	grpc_completion_queue *cq;
-	sg__arena *arena;       /* where answers and messages are decoded */
+	sg__arena *arena; /* where answers and messages are decoded */
+	/* Non-NULL: leave OK answers encoded (sg__fanout.lazy): copied into the arena, checked
+	 * and their elements scored (wire.h) into leg->scored; leg->response stays NULL. */
+	const sg__wire_pick *pick;
 	sg__timer_heap *timers; /* the worker's: hedge delays, retry backoffs */
 	sg__stats *stats;       /* the server's: hedges and retries counted */
 	/* Metadata every leg sends (the allowed incoming entries, see forward.h); may be NULL. */
@@ -117,8 +121,12 @@ struct sg__leg {
 	const sg__backend *backend; /* where it came from (the route's first replica if none) */
 	grpc_status_code status;
 	const char *message;        /* status details or why the answer was refused; in the arena */
-	ProtobufCMessage *response; /* decoded, in the arena, when status is OK */
-	const uint8_t *bytes;       /* the raw answer, during ctx->done only (NULL if none) */
+	ProtobufCMessage *response; /* decoded, in the arena, when status is OK (not encoded) */
+	/* The raw answer, during ctx->done only (NULL if none); with ctx->pick, a checked copy
+	 * in the arena, for the call's life, and its elements scored (views of it). */
+	const uint8_t *bytes;
+	sg__wire_scored *scored;
+	size_t n_scored;
 	size_t len;
 	grpc_byte_buffer *answer; /* what bytes view (or NULL), until ctx->done returns */
 	int64_t latency_us;

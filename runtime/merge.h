@@ -9,7 +9,9 @@
 #ifndef SG_MERGE_H
 #define SG_MERGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -17,6 +19,7 @@
 #include "scatter/error.h"
 #include "scatter/method.h"
 #include "scatter/trailer.h"
+#include "wire.h"
 
 #define SG_MERGE_MAX_FIELDS 16
 
@@ -42,7 +45,19 @@ typedef struct sg__merge_plan {
 	size_t n_reduce;
 	const ProtobufCFieldDescriptor **into; /* COMPOSE: owned, one per leg (NULL: none) */
 	const ProtobufCFieldDescriptor *total_field, *ok_field, *failed_field; /* or NULL */
+	/* TOP_K: the merge can take the legs' answers encoded and scored (sg__merge_in.encoded,
+	 * sg__wire_check_scored) and decode only the winners (wire.h). */
+	bool lazy;
 } sg__merge_plan;
+
+/* A leg's answer left encoded (in the call's arena) and its elements scored (wire.h); all NULL
+ * and 0 for a leg without an answer. */
+typedef struct sg__merge_bytes {
+	const uint8_t *data;
+	size_t len;
+	const sg__wire_scored *scored;
+	size_t n_scored;
+} sg__merge_bytes;
 
 /* What a merge reads. */
 typedef struct sg__merge_in {
@@ -51,6 +66,9 @@ typedef struct sg__merge_in {
 	const sg_leg_result *legs;
 	size_t n_legs;
 	sg__arena *arena; /* where the answer's memory comes from */
+	/* With a lazy plan, NULL or one per leg (as legs): the OK legs' answers, encoded. The
+	 * first OK leg's must also be decoded in legs (the answer starts from it). */
+	const sg__merge_bytes *encoded;
 } sg__merge_in;
 
 /* Where a merge's answer starts. */

@@ -2,12 +2,14 @@
  * merge_top_k.c: TOP_K keeps the best `limit` elements of a repeated message field across the
  * OK legs, by a numeric field of the element; ties keep leg order, then element order.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "log.h"
 #include "merge.h"
 #include "reflect.h"
+#include "wire.h"
 
 static sg_err top_k_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, size_t len)
 {
@@ -34,6 +36,10 @@ static sg_err top_k_plan(sg__merge_plan *p, const sg_method_desc *m, char *why, 
 	} else if (m->merge.limit == 0) {
 		return sg__why(why, len, "top_k: neither a limit nor a limit field");
 	}
+	/* Scores read off the wire: not for a score in a oneof (its storage is shared) nor for
+	 * types the wire checker cannot judge as protobuf-c would. */
+	p->lazy = (p->score->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0 &&
+	          sg__wire_lazy_ok(m->response);
 	return SG_OK;
 }
 
@@ -41,6 +47,7 @@ typedef struct topk_entry {
 	double score;
 	size_t seq; /* position across legs in leg order: ties keep it (a stable sort) */
 	ProtobufCMessage *elem;
+	sg__wire_elem wire; /* the lazy path's: the element still encoded */
 } topk_entry;
 
 static int topk_cmp_desc(const void *x, const void *y)
@@ -119,28 +126,79 @@ static size_t topk_limit(const sg__merge_plan *p, const ProtobufCMessage *reques
 	return asked > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)asked;
 }
 
-static sg_err top_k_run(const sg__merge_plan *p, const sg__merge_in *in, ProtobufCMessage *out)
+/* Both paths' start, once the elements are counted: the answer's field emptied, the limit, and
+ * room for `total` entries and the winners. *e is NULL (with SG_OK) when there are none. */
+static sg_err topk_prepare(const sg__merge_plan *p, const sg__merge_in *in, ProtobufCMessage *out,
+                           size_t total, size_t *limit, topk_entry **e, ProtobufCMessage ***res)
+{
+	*e = NULL;
+	*limit = topk_limit(p, in->request);
+	if (*limit == 0 || *limit > total)
+		*limit = total;
+	sg__field_set_array(out, p->fields[0], NULL, 0);
+	if (total == 0)
+		return SG_OK;
+	*e = sg__arena_alloc(in->arena, total * sizeof(**e));
+	*res = sg__arena_alloc(in->arena, *limit * sizeof(**res));
+	return *e == NULL || *res == NULL ? SG_ENOMEM : SG_OK;
+}
+
+/* TOP_K over encoded answers, their elements scored on arrival (sg__wire_check_scored): only
+ * the `limit` winners are decoded. The same answer as the decoded path's for the same legs. */
+static sg_err top_k_run_encoded(const sg__merge_plan *p, const sg__merge_in *in,
+                                ProtobufCMessage *out)
 {
 	const ProtobufCFieldDescriptor *f = p->fields[0];
 	bool asc = p->method->merge.order == SG_ORDER_ASC;
 	size_t total = 0, at = 0, limit;
-	ProtobufCMessage **res;
+	ProtobufCMessage **res = NULL;
 	topk_entry *e;
+	sg_err rv;
+
+	for (size_t j = 0; j < in->n_legs; j++)
+		total += in->encoded[j].n_scored;
+	if ((rv = topk_prepare(p, in, out, total, &limit, &e, &res)) != SG_OK || e == NULL)
+		return rv;
+	for (size_t j = 0; j < in->n_legs; j++) {
+		const sg__merge_bytes *b = &in->encoded[j];
+
+		for (size_t k = 0; k < b->n_scored; k++, at++) {
+			double s = b->scored[k].score;
+
+			if (isnan(s)) /* as sg__field_score */
+				s = asc ? INFINITY : -INFINITY;
+			e[at] = (topk_entry){.score = s, .seq = at, .wire = b->scored[k].elem};
+		}
+	}
+	topk_select(e, total, limit, asc ? topk_cmp_asc : topk_cmp_desc);
+	for (size_t i = 0; i < limit; i++) {
+		res[i] = protobuf_c_message_unpack(f->descriptor, sg__arena_allocator(in->arena),
+		                                   e[i].wire.len, e[i].wire.data);
+		if (res[i] == NULL) /* checked on arrival: only out of memory gets here */
+			return SG_ENOMEM;
+	}
+	sg__field_set_array(out, f, res, limit);
+	return SG_OK;
+}
+
+static sg_err top_k_run(const sg__merge_plan *p, const sg__merge_in *in, ProtobufCMessage *out)
+{
+	if (p->lazy && in->encoded != NULL)
+		return top_k_run_encoded(p, in, out);
+
+	const ProtobufCFieldDescriptor *f = p->fields[0];
+	bool asc = p->method->merge.order == SG_ORDER_ASC;
+	size_t total = 0, at = 0, limit;
+	ProtobufCMessage **res = NULL;
+	topk_entry *e;
+	sg_err rv;
 
 	for (size_t j = 0; j < in->n_legs; j++) {
 		if (in->legs[j].response != NULL)
 			total += sg__field_count(in->legs[j].response, f);
 	}
-	limit = topk_limit(p, in->request);
-	if (limit == 0 || limit > total)
-		limit = total;
-	sg__field_set_array(out, f, NULL, 0);
-	if (total == 0)
-		return SG_OK;
-	e = sg__arena_alloc(in->arena, total * sizeof(*e));
-	res = sg__arena_alloc(in->arena, limit * sizeof(*res));
-	if (e == NULL || res == NULL)
-		return SG_ENOMEM;
+	if ((rv = topk_prepare(p, in, out, total, &limit, &e, &res)) != SG_OK || e == NULL)
+		return rv;
 	for (size_t j = 0; j < in->n_legs; j++) {
 		const ProtobufCMessage *r = in->legs[j].response;
 		size_t cnt = r != NULL ? sg__field_count(r, f) : 0;

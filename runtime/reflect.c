@@ -217,13 +217,17 @@ bool sg__field_empty(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor
 	}
 }
 
-double sg__field_number(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+double sg__number_at(ProtobufCType t, const void *p)
 {
-	const void *p = sg__field_cptr(msg, f);
+	protobuf_c_boolean b;
+	int32_t i32;
+	uint32_t u32;
+	int64_t i64;
+	uint64_t u64;
 	float fl;
 	double d;
 
-	switch (f->type) {
+	switch (t) {
 	case PROTOBUF_C_TYPE_FLOAT:
 		memcpy(&fl, p, sizeof(fl));
 		return fl;
@@ -232,16 +236,34 @@ double sg__field_number(const ProtobufCMessage *msg, const ProtobufCFieldDescrip
 		return d;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
+		memcpy(&u32, p, sizeof(u32));
+		return u32;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_ENUM:
+		memcpy(&i32, p, sizeof(i32));
+		return i32;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		return (double)sg__field_u64(msg, f);
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
+		memcpy(&u64, p, sizeof(u64));
+		return (double)u64;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+	case PROTOBUF_C_TYPE_SFIXED64:
+		memcpy(&i64, p, sizeof(i64));
+		return (double)i64;
+	case PROTOBUF_C_TYPE_BOOL:
+		memcpy(&b, p, sizeof(b));
+		return b != 0;
+	default: /* strings, bytes, messages */
 		return 0;
-	default:
-		return (double)(int64_t)sg__field_u64(msg, f);
 	}
+}
+
+double sg__field_number(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+	return sg__number_at(f->type, sg__field_cptr(msg, f));
 }
 
 uint64_t sg__field_u64(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)

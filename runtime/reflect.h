@@ -70,6 +70,10 @@ void sg__field_set_present(ProtobufCMessage *msg, const ProtobufCFieldDescriptor
  * message. */
 bool sg__field_empty(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f);
 
+/* A value of type t stored as protobuf-c stores it (p: a field's storage, or a descriptor's
+ * default_value), as a double; 0 for strings, bytes and messages. */
+double sg__number_at(ProtobufCType t, const void *p);
+
 /* A numeric (or enum/bool) field's value as a double; 0 for other types. */
 double sg__field_number(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f);
 
