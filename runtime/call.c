@@ -321,30 +321,21 @@ static const sg__leg *call_failed_required(const sg__call *c)
 	return NULL;
 }
 
-/* A lazy fan-out's merge input: every OK leg's answer as its checked bytes and scored elements,
- * and the first one also decoded into legs[], which the answer starts from
- * (sg__merge_in.encoded). */
-static sg_err call_merge_encoded(sg__call *c, sg_leg_result *legs, sg__merge_in *in)
+/* A lazy fan-out's merge input: every OK leg's answer as its checked bytes and scored elements
+ * (sg__merge_in.encoded); the merge decodes what it needs of them. */
+static sg_err call_merge_encoded(sg__call *c, sg__merge_in *in)
 {
 	sg__merge_bytes *enc = sg__arena_alloc(&c->arena, c->n_legs * sizeof(*enc));
-	bool first = true;
 
 	if (enc == NULL)
 		return SG_ENOMEM;
 	for (size_t i = 0; i < c->n_legs; i++) {
 		const sg__leg *leg = &c->legs[i];
-		bool ok = !leg->in_flight && leg->status == GRPC_STATUS_OK;
 
-		enc[i] = ok ? (sg__merge_bytes){leg->bytes, leg->len, leg->scored, leg->n_scored}
-		            : (sg__merge_bytes){NULL, 0, NULL, 0};
-		if (ok && first) {
-			legs[i].response = protobuf_c_message_unpack(leg->route->response,
-			                                             sg__arena_allocator(&c->arena),
-			                                             leg->len, leg->bytes);
-			if (legs[i].response == NULL) /* checked on arrival: memory */
-				return SG_ENOMEM;
-			first = false;
-		}
+		enc[i] = (sg__merge_bytes){NULL, 0, NULL, 0};
+		if (!leg->in_flight && leg->status == GRPC_STATUS_OK)
+			enc[i] =
+			        (sg__merge_bytes){leg->bytes, leg->len, leg->scored, leg->n_scored};
 	}
 	in->encoded = enc;
 	return SG_OK;
@@ -372,7 +363,7 @@ static sg_err call_merge(sg__call *c, const sg_legs_summary *sum)
 	}
 	in.legs = legs;
 	in.n_legs = c->n_legs;
-	if (c->f->lazy && (rv = call_merge_encoded(c, legs, &in)) != SG_OK)
+	if (c->f->lazy && (rv = call_merge_encoded(c, &in)) != SG_OK)
 		return rv;
 	if (c->gc.answer < c->n_legs) {
 		in.legs = &legs[c->gc.answer];

@@ -93,6 +93,30 @@ static void write_counts(const sg__merge_plan *p, ProtobufCMessage *m, const sg_
 		sg__field_write_count(m, p->failed_field, c->total - c->ok);
 }
 
+/* Encoded legs (a lazy plan): the first OK answer, decoded without the elements the merge sets
+ * anyway, or NULL when no leg answered OK. */
+static sg_err merge_first_encoded(const sg__merge_plan *p, const sg__merge_in *in,
+                                  const ProtobufCMessage **first)
+{
+	const sg__merge_bytes *b;
+	const uint8_t *data;
+	size_t len, i = 0;
+	sg_err rv;
+
+	while (i < in->n_legs && in->legs[i].status != GRPC_STATUS_OK)
+		i++;
+	*first = NULL;
+	if (i == in->n_legs)
+		return SG_OK;
+	b = &in->encoded[i];
+	if ((rv = sg__wire_without(b->data, b->len, p->fields[0]->id, in->arena, &data, &len)) !=
+	    SG_OK)
+		return rv;
+	*first = protobuf_c_message_unpack(p->method->response, sg__arena_allocator(in->arena), len,
+	                                   data);
+	return *first != NULL ? SG_OK : SG_ENOMEM; /* checked on arrival: memory */
+}
+
 sg_err sg__merge_run(const sg__merge_plan *p, const sg__merge_in *in, const sg_legs_summary *counts,
                      ProtobufCMessage **out)
 {
@@ -105,8 +129,13 @@ sg_err sg__merge_run(const sg__merge_plan *p, const sg__merge_in *in, const sg_l
 	    (in->legs == NULL && in->n_legs > 0))
 		return SG_EINVAL;
 	d = p->method->response;
-	for (size_t i = 0; i < in->n_legs && first == NULL; i++)
-		first = in->legs[i].response;
+	if (p->lazy && in->encoded != NULL) {
+		if ((rv = merge_first_encoded(p, in, &first)) != SG_OK)
+			return rv;
+	} else {
+		for (size_t i = 0; i < in->n_legs && first == NULL; i++)
+			first = in->legs[i].response;
+	}
 	if (p->ops->start == SG__MERGE_FROM_FIRST_OK && first == NULL)
 		return SG_EINVAL;
 	if ((m = sg__arena_alloc(in->arena, d->sizeof_message)) == NULL)

@@ -66,8 +66,8 @@ typedef struct sg__merge_in {
 	const sg_leg_result *legs;
 	size_t n_legs;
 	sg__arena *arena; /* where the answer's memory comes from */
-	/* With a lazy plan, NULL or one per leg (as legs): the OK legs' answers, encoded. The
-	 * first OK leg's must also be decoded in legs (the answer starts from it). */
+	/* With a lazy plan, NULL or one per leg (as legs): the OK legs' answers, encoded; their
+	 * legs[].response may be NULL (the merge decodes what it needs). */
 	const sg__merge_bytes *encoded;
 } sg__merge_in;
 

@@ -348,6 +348,38 @@ sg_err sg__wire_check_scored(const ProtobufCMessageDescriptor *d, const uint8_t 
 	return SG_OK;
 }
 
+sg_err sg__wire_without(const uint8_t *data, size_t len, uint32_t field, sg__arena *a,
+                        const uint8_t **out, size_t *out_len)
+{
+	size_t at = 0, start = 0, n = 0;
+	uint8_t *copy = NULL;
+	wire_fv fv;
+
+	*out = data;
+	*out_len = len;
+	while (at < len) {
+		start = at;
+		if (!wire_next(data, len, &at, &fv))
+			break;
+		if (fv.number == field) {
+			if (copy == NULL) {
+				if ((copy = sg__arena_alloc(a, len)) == NULL)
+					return SG_ENOMEM;
+				memcpy(copy, data, start);
+				n = start;
+			}
+		} else if (copy != NULL) {
+			memcpy(copy + n, data + start, at - start);
+			n += at - start;
+		}
+	}
+	if (copy != NULL) {
+		*out = copy;
+		*out_len = n;
+	}
+	return SG_OK;
+}
+
 static bool wire_lazy_ok_depth(const ProtobufCMessageDescriptor *d, int depth)
 {
 	if (depth > WIRE_MAX_DEPTH)

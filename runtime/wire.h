@@ -56,4 +56,9 @@ sg_err sg__wire_check_scored(const ProtobufCMessageDescriptor *d, const uint8_t 
                              const sg__wire_pick *pick, sg__arena *a, sg__wire_scored **out,
                              size_t *n);
 
+/* data[0..len) (checked) without its top-level field `field`, every occurrence: a copy in a, or
+ * data itself when the field is not there. SG_ENOMEM. */
+sg_err sg__wire_without(const uint8_t *data, size_t len, uint32_t field, sg__arena *a,
+                        const uint8_t **out, size_t *out_len);
+
 #endif
