@@ -48,6 +48,13 @@ sg_err sg__bytes_flatten(grpc_byte_buffer *bb, sg__arena *a, const uint8_t **dat
 	return SG_OK;
 }
 
+bool sg__bytes_is_view(const grpc_byte_buffer *bb, const uint8_t *data)
+{
+	return bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+	       bb->data.raw.slice_buffer.count == 1 &&
+	       data == GRPC_SLICE_START_PTR(bb->data.raw.slice_buffer.slices[0]);
+}
+
 sg_err sg__bytes_decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
                         ProtobufCAllocator *allocator, sg__arena *scratch, ProtobufCMessage **out)
 {

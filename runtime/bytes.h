@@ -8,6 +8,7 @@
 #ifndef SG_BYTES_H
 #define SG_BYTES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@
  * compressed (the common case: no copy), else a copy in a. *data is valid while bb and a are.
  * SG_EDECODE if bb cannot be read, SG_ENOMEM. */
 sg_err sg__bytes_flatten(grpc_byte_buffer *bb, sg__arena *a, const uint8_t **data, size_t *len);
+
+/* Whether data, as sg__bytes_flatten gave it for bb, views bb's slice (valid only while bb is)
+ * rather than a copy in the arena. */
+bool sg__bytes_is_view(const grpc_byte_buffer *bb, const uint8_t *data);
 
 /* Decodes bb (borrowed; NULL is an absent message: SG_EDECODE) as desc into *out, allocated with
  * allocator (NULL: protobuf-c's default, i.e. malloc; the caller frees). scratch (may be NULL

@@ -368,6 +368,8 @@ static sg_err call_merge(sg__call *c, const sg_legs_summary *sum)
 	if (c->gc.answer < c->n_legs) {
 		in.legs = &legs[c->gc.answer];
 		in.n_legs = 1;
+		if (in.encoded != NULL)
+			in.encoded = &in.encoded[c->gc.answer];
 	}
 	if ((rv = sg__merge_run(&c->f->plan, &in, sum, &out)) != SG_OK)
 		return rv;

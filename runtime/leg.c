@@ -273,10 +273,8 @@ static void leg_keep_encoded(sg__leg *leg, sg__attempt *a)
 	uint8_t *copy;
 	sg_err rv = SG_OK;
 
-	/* A view of recv's only slice (sg__bytes_flatten's common case); else already a copy. */
-	if (leg->len > 0 && a->recv->type == GRPC_BB_RAW &&
-	    a->recv->data.raw.slice_buffer.count == 1 &&
-	    leg->bytes == GRPC_SLICE_START_PTR(a->recv->data.raw.slice_buffer.slices[0])) {
+	/* A view of recv's slice (sg__bytes_flatten's common case); else already a copy. */
+	if (leg->len > 0 && sg__bytes_is_view(a->recv, leg->bytes)) {
 		if ((copy = sg__arena_alloc(ctx->arena, leg->len)) == NULL) {
 			rv = SG_ENOMEM;
 		} else {

@@ -125,9 +125,9 @@ struct sg__leg {
 	/* The raw answer, during ctx->done only (NULL if none); with ctx->pick, a checked copy
 	 * in the arena, for the call's life, and its elements scored (views of it). */
 	const uint8_t *bytes;
+	size_t len;
 	sg__wire_scored *scored;
 	size_t n_scored;
-	size_t len;
 	grpc_byte_buffer *answer; /* what bytes view (or NULL), until ctx->done returns */
 	int64_t latency_us;
 };

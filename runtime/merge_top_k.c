@@ -2,7 +2,6 @@
  * merge_top_k.c: TOP_K keeps the best `limit` elements of a repeated message field across the
  * OK legs, by a numeric field of the element; ties keep leg order, then element order.
  */
-#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -162,13 +161,10 @@ static sg_err top_k_run_encoded(const sg__merge_plan *p, const sg__merge_in *in,
 	for (size_t j = 0; j < in->n_legs; j++) {
 		const sg__merge_bytes *b = &in->encoded[j];
 
-		for (size_t k = 0; k < b->n_scored; k++, at++) {
-			double s = b->scored[k].score;
-
-			if (isnan(s)) /* as sg__field_score */
-				s = asc ? INFINITY : -INFINITY;
-			e[at] = (topk_entry){.score = s, .seq = at, .wire = b->scored[k].elem};
-		}
+		for (size_t k = 0; k < b->n_scored; k++, at++)
+			e[at] = (topk_entry){.score = sg__score_key(b->scored[k].score, asc),
+			                     .seq = at,
+			                     .wire = b->scored[k].elem};
 	}
 	topk_select(e, total, limit, asc ? topk_cmp_asc : topk_cmp_desc);
 	for (size_t i = 0; i < limit; i++) {

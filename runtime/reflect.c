@@ -94,11 +94,14 @@ const ProtobufCFieldDescriptor *sg__field_numeric(const ProtobufCMessageDescript
 	               : NULL;
 }
 
+double sg__score_key(double s, bool asc)
+{
+	return isnan(s) ? (asc ? INFINITY : -INFINITY) : s;
+}
+
 double sg__field_score(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, bool asc)
 {
-	double s = sg__field_number(msg, f);
-
-	return isnan(s) ? (asc ? INFINITY : -INFINITY) : s;
+	return sg__score_key(sg__field_number(msg, f), asc);
 }
 
 bool sg__field_is_scalar(const ProtobufCFieldDescriptor *f)

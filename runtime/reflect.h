@@ -40,6 +40,9 @@ const ProtobufCFieldDescriptor *sg__field_repeated_message(const ProtobufCMessag
 const ProtobufCFieldDescriptor *sg__field_numeric(const ProtobufCMessageDescriptor *d,
                                                   uint32_t number);
 
+/* A score as top_k ranks it: NaN worst in either order (+inf when asc, -inf when not). */
+double sg__score_key(double s, bool asc);
+
 /* f's value in msg as a score to rank by: NaN ranks worst in either order (last when asc is
  * false, i.e. highest first; last when asc is true), so one bad element cannot poison a sort. */
 double sg__field_score(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, bool asc);

@@ -246,8 +246,18 @@ typedef struct wire_probe {
 	uint64_t raw;
 } wire_probe;
 
+/* What sg__wire_check_scored gathers while the top level is checked: pick's elements, each
+ * checked with its score read on the way, in an array grown in the arena by doubling. */
+typedef struct wire_collect {
+	const sg__wire_pick *pick;
+	sg__arena *arena;
+	sg__wire_scored *v;
+	size_t n, cap;
+	bool oom;
+} wire_collect;
+
 static bool wire_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-                             int depth, wire_probe *probe);
+                             int depth, wire_probe *probe, wire_collect *cx);
 
 /* One known field of a message, by protobuf-c's rules: a packed run, a value of the field's
  * wire type (a bool of any), a message that checks in turn. */
@@ -259,11 +269,39 @@ static bool wire_check_field(const ProtobufCFieldDescriptor *f, const wire_fv *f
 	if (fv->wt != wire_type_of(f->type) && f->type != PROTOBUF_C_TYPE_BOOL)
 		return false; /* protobuf-c reads a bool from any wire type */
 	return f->type != PROTOBUF_C_TYPE_MESSAGE ||
-	       wire_check_depth(f->descriptor, fv->v, fv->n, depth + 1, NULL);
+	       wire_check_depth(f->descriptor, fv->v, fv->n, depth + 1, NULL, NULL);
 }
 
+/* An element of the picked field: checked with its score read, then appended to cx. */
+static bool wire_collect_elem(wire_collect *cx, const ProtobufCFieldDescriptor *f,
+                              const wire_fv *fv)
+{
+	wire_probe probe = {.f = cx->pick->score};
+
+	if (!wire_check_depth(f->descriptor, fv->v, fv->n, 1, &probe, NULL))
+		return false;
+	if (cx->n == cx->cap) {
+		size_t want = cx->cap == 0 ? 16 : 2 * cx->cap;
+		sg__wire_scored *v = sg__arena_alloc(cx->arena, want * sizeof(*v));
+
+		if (v == NULL) {
+			cx->oom = true;
+			return false;
+		}
+		if (cx->n > 0)
+			memcpy(v, cx->v, cx->n * sizeof(*v));
+		cx->v = v;
+		cx->cap = want;
+	}
+	cx->v[cx->n++] =
+	        (sg__wire_scored){wire_value(probe.f, probe.found, probe.raw), {fv->v, fv->n}};
+	return true;
+}
+
+/* Checks message d in p[0..len) at nesting depth; reads probe's field on the way (probe may be
+ * NULL), and at the top level collects cx's elements (cx may be NULL). */
 static bool wire_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len,
-                             int depth, wire_probe *probe)
+                             int depth, wire_probe *probe, wire_collect *cx)
 {
 	size_t at = 0;
 
@@ -277,6 +315,12 @@ static bool wire_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t 
 			return false;
 		if ((f = wire_field(d, fv.number)) == NULL)
 			continue; /* unknown: kept by protobuf-c, whatever it holds */
+		if (cx != NULL && fv.number == cx->pick->field && fv.wt == WT_LEN &&
+		    f->type == PROTOBUF_C_TYPE_MESSAGE) {
+			if (!wire_collect_elem(cx, f, &fv))
+				return false;
+			continue;
+		}
 		if (!wire_check_field(f, &fv, depth))
 			return false;
 		if (probe != NULL && f == probe->f) {
@@ -289,62 +333,26 @@ static bool wire_check_depth(const ProtobufCMessageDescriptor *d, const uint8_t 
 
 bool sg__wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len)
 {
-	return d != NULL && (len == 0 || data != NULL) && wire_check_depth(d, data, len, 0, NULL);
-}
-
-/* Appends an element to *out (grown in a by doubling). */
-static bool wire_push(sg__arena *a, sg__wire_scored **out, size_t *n, size_t *cap,
-                      const sg__wire_scored *e)
-{
-	if (*n == *cap) {
-		size_t want = *cap == 0 ? 16 : 2 * *cap;
-		sg__wire_scored *v = sg__arena_alloc(a, want * sizeof(*v));
-
-		if (v == NULL)
-			return false;
-		if (*n > 0)
-			memcpy(v, *out, *n * sizeof(*v));
-		*out = v;
-		*cap = want;
-	}
-	(*out)[(*n)++] = *e;
-	return true;
+	return d != NULL && (len == 0 || data != NULL) &&
+	       wire_check_depth(d, data, len, 0, NULL, NULL);
 }
 
 sg_err sg__wire_check_scored(const ProtobufCMessageDescriptor *d, const uint8_t *data, size_t len,
                              const sg__wire_pick *pick, sg__arena *a, sg__wire_scored **out,
                              size_t *n)
 {
-	size_t at = 0, cap = 0;
+	wire_collect cx = {.pick = pick, .arena = a};
+	bool ok;
 
 	*out = NULL;
 	*n = 0;
 	if (d == NULL || (len > 0 && data == NULL))
 		return SG_EINVAL;
-	while (at < len) {
-		const ProtobufCFieldDescriptor *f;
-		wire_fv fv;
-
-		if (!wire_next(data, len, &at, &fv))
-			return SG_EDECODE;
-		if ((f = wire_field(d, fv.number)) == NULL)
-			continue;
-		if (fv.number == pick->field && fv.wt == WT_LEN &&
-		    f->type == PROTOBUF_C_TYPE_MESSAGE) {
-			/* An element: checked, with its score read on the way. */
-			wire_probe probe = {.f = pick->score};
-
-			if (!wire_check_depth(f->descriptor, fv.v, fv.n, 1, &probe))
-				return SG_EDECODE;
-			if (!wire_push(
-			            a, out, n, &cap,
-			            &(sg__wire_scored){wire_value(probe.f, probe.found, probe.raw),
-			                               {fv.v, fv.n}}))
-				return SG_ENOMEM;
-		} else if (!wire_check_field(f, &fv, 0)) {
-			return SG_EDECODE;
-		}
-	}
+	ok = wire_check_depth(d, data, len, 0, NULL, &cx);
+	if (!ok)
+		return cx.oom ? SG_ENOMEM : SG_EDECODE;
+	*out = cx.v;
+	*n = cx.n;
 	return SG_OK;
 }
 

@@ -2,12 +2,12 @@
  * procs.h: the processes a scenario starts (shards, aggregator, a measuring child), and their
  * end.
  *
- * A child is started through `taskset -c CPU` (util-linux) when a CPU is given (and `nice -n N`
- * when asked), with its stdout
- * piped back so that its readiness line (`listening on HOST:PORT`) gives the port the OS chose;
- * no sleeping to synchronise. Every child gets PR_SET_PDEATHSIG (SIGTERM), so a crashed or
- * killed bench leaves nothing behind; procs_stop_all() ends the rest, and is also registered
- * with atexit() and callable from a signal handler's second strike (procs_kill_all()).
+ * A child is started through `taskset -c CPU` (util-linux) when a CPU is given, and `nice -n N`
+ * when asked, with its stdout piped back so that its readiness line (`listening on HOST:PORT`)
+ * gives the port the OS chose; no sleeping to synchronise. Every child gets PR_SET_PDEATHSIG
+ * (SIGTERM), so a crashed or killed bench leaves nothing behind; procs_stop_all() ends the rest,
+ * and is also registered with atexit() and callable from a signal handler's second strike
+ * (procs_kill_all()).
  *
  * The registry is a fixed array owned by this module (one per process: the bench runs one
  * scenario at a time from main). Call everything here from the main thread only: a parent-death
