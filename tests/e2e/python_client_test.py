@@ -6,7 +6,8 @@ scatter.fanout option is just an unknown-to-them custom option), starts 4 search
 and a search-aggregator on 127.0.0.1, calls search.Search/Query with the generated SearchStub, and
 checks that its canonical hit lines are byte-identical to `search-client --format=lines` for the
 same query, and that the scatter-legs trailer reaches a Python client; and that a 120-leg
-answer still does, its per-leg entries cut to the trailer limit (failures kept, the rest counted).
+answer still does, its per-leg entries cut to the trailer limit (failures kept, the rest counted),
+and that --max-trailer-bytes gives all of them to a client that raised its own limit.
 
 Run by ctest with /usr/bin/python3 (Debian's python3-grpcio and python3-protobuf); the binaries'
 paths come from CMake. Ends with a PASS or FAIL line and exit status 0 or 1.
@@ -129,6 +130,25 @@ def check_wide_answer(search_pb2, search_pb2_grpc, grpc, addr, bad_addr):
     return None
 
 
+def check_full_answer(search_pb2, search_pb2_grpc, grpc, addr):
+    """--max-trailer-bytes past the 120 entries' weight: all of them, no omitted count."""
+    options = [("grpc.max_metadata_size", 1 << 20)]
+    with grpc.insecure_channel(addr, options=options) as channel:
+        stub = search_pb2_grpc.SearchStub(channel)
+        try:
+            _, call = stub.Query.with_call(search_pb2.SearchRequest(query="wide", k=5),
+                                           timeout=20)
+        except grpc.RpcError as e:
+            return f"120 legs, raised limit: {e.code().name}: {e.details()}"
+    md = call.trailing_metadata()
+    summary = [v for k, v in md if k == "scatter-legs"]
+    entries = [v for k, v in md if k == "scatter-leg"]
+    if summary != ["total=120 ok=119 failed=1 cut=0"] or len(entries) != 120:
+        return f"120 legs, raised limit: summary {summary!r}, {len(entries)} entries"
+    print("ok: 120 legs with --max-trailer-bytes 1048576: all 120 entries")
+    return None
+
+
 def run(args, tmp):
     generate_stubs(args, tmp)
     sys.path.insert(0, tmp)
@@ -180,6 +200,13 @@ def run(args, tmp):
                                  "--shards", ",".join((shards * 30)[:-1] + [bad_addr])])
         procs.append(wide)
         failure = check_wide_answer(search_pb2, search_pb2_grpc, grpc, wide_addr, bad_addr)
+        if failure:
+            return failure
+        # A client that raises its own limit, and an aggregator told to match: every entry.
+        full, full_addr = start([args.aggregator, "--max-trailer-bytes", "1048576",
+                                 "--shards", ",".join((shards * 30)[:-1] + [bad_addr])])
+        procs.append(full)
+        failure = check_full_answer(search_pb2, search_pb2_grpc, grpc, full_addr)
         if failure:
             return failure
     finally:
